@@ -1,0 +1,64 @@
+# TradePulse: every routine task has a target here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+export TEST_POSTGRES_URL TEST_REDIS_URL
+
+.PHONY: run test lint format install install-dev migrate bench lambda-package clean test-sqlite test-postgres
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt constraints.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+## Start TradePulse on http://127.0.0.1:$(PORT) (HTTP and WebSockets, ASGI)
+run: migrate
+	$(BIN)/python manage.py seed_demo
+	@echo "Serving on http://127.0.0.1:$(PORT)/  (API /api/trades/, docs /api/docs/, monitor /web/monitor/)"
+	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Lint, then the whole suite on SQLite, then the database suites on PostgreSQL
+test: lint test-sqlite test-postgres
+
+test-sqlite: install-dev
+	env -u DATABASE_URL -u DB_NAME $(BIN)/pytest
+
+test-postgres: install-dev
+	@status=0; $(BIN)/python scripts/check_services.py postgres || status=$$?; \
+	if [ $$status -eq 0 ]; then \
+		env -u DB_NAME DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -m "not browser" \
+			$(wildcard tests/ledger tests/config tests/cloud tests/live tests/algo); \
+	elif [ $$status -ne 3 ]; then exit 1; fi
+
+bench: install-dev
+	$(BIN)/python bench/ledger.py
+
+lambda-package: install
+	$(BIN)/python lambdas/build.py
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,110 @@
+"""List filters for trades: ticker, side, start_date, end_date.
+
+Dates are either a day (``2025-01-15``: the whole UTC day, end inclusive) or a full ISO 8601
+datetime (read as UTC without an offset). Bad values are a 400 naming the parameter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import django_filters
+from django import forms
+
+from ledger.models import Trade
+from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.timeutil import InvalidTimestamp, parse_date_or_datetime
+
+
+class DateOrDateTimeField(forms.Field):
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        try:
+            return parse_date_or_datetime(str(value))
+        except InvalidTimestamp as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class TickerField(forms.CharField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        try:
+            return normalise_ticker(value)
+        except InvalidTicker as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class SideField(forms.CharField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        side = value.strip().lower()
+        if side not in Trade.Side.values:
+            raise forms.ValidationError(f"'{value}' is not a valid side; use 'buy' or 'sell'.")
+        return side
+
+
+def upper_bound(end: tuple[datetime, bool]) -> tuple[datetime, bool]:
+    """``(instant, inclusive)`` for an end parameter: a day ends before the next midnight."""
+    instant, is_date = end
+    return (instant + timedelta(days=1), False) if is_date else (instant, True)
+
+
+class TradeFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end:
+            bound, inclusive = upper_bound(end)
+            if start[0] > bound or (start[0] == bound and not inclusive):
+                self.add_error("end_date", "end_date must not be before start_date.")
+        return cleaned
+
+
+class DateOrDateTimeFilter(django_filters.Filter):
+    field_class = DateOrDateTimeField
+
+
+class TickerFilter(django_filters.Filter):
+    field_class = TickerField
+
+
+class SideFilter(django_filters.Filter):
+    field_class = SideField
+
+
+class TradeFilter(django_filters.FilterSet):
+    ticker = TickerFilter(method="filter_ticker", help_text="Symbol, any case.")
+    side = SideFilter(method="filter_side", help_text="buy or sell, any case.")
+    start_date = DateOrDateTimeFilter(
+        method="filter_start",
+        help_text="YYYY-MM-DD (from the start of that UTC day) or an ISO 8601 datetime.",
+    )
+    end_date = DateOrDateTimeFilter(
+        method="filter_end",
+        help_text="YYYY-MM-DD (to the end of that UTC day, inclusive) or an ISO 8601 datetime.",
+    )
+
+    class Meta:
+        model = Trade
+        fields: list[str] = []
+        form = TradeFilterForm
+
+    def filter_ticker(self, queryset, name, value):
+        return queryset.filter(ticker=value) if value else queryset
+
+    def filter_side(self, queryset, name, value):
+        return queryset.filter(side=value) if value else queryset
+
+    def filter_start(self, queryset, name, value):
+        return queryset.filter(timestamp__gte=value[0]) if value else queryset
+
+    def filter_end(self, queryset, name, value):
+        if not value:
+            return queryset
+        bound, inclusive = upper_bound(value)
+        return queryset.filter(**{"timestamp__lte" if inclusive else "timestamp__lt": bound})

@@ -1,0 +1,143 @@
+"""Keyset (cursor) pagination over ``(timestamp, id)``, newest first.
+
+Each page is one index range scan: ``(timestamp, id) < (cursor)`` ordered by the same columns,
+``LIMIT page_size + 1``. No COUNT, no OFFSET, so page 10,000 costs what page 1 costs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from django.db import connections
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from tradepulse.timeutil import InvalidTimestamp, parse_datetime_utc
+
+
+class KeysetPagination(BasePagination):
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+    page_size = 100
+    max_page_size = 1000
+    timestamp_field = "timestamp"
+
+    def _page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise ValidationError(
+                {"page_size": [f"page_size must be an integer from 1 to {self.max_page_size}."]}
+            )
+        return size
+
+    @staticmethod
+    def encode(timestamp: datetime, pk: int, reverse: bool) -> str:
+        raw = json.dumps({"t": timestamp.isoformat(), "i": pk, "r": int(reverse)})
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    def decode(self, token: str) -> tuple[datetime, int, bool]:
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            ts = parse_datetime_utc(data["t"])
+            pk = int(data["i"])
+            reverse = bool(data.get("r", 0))
+        except (ValueError, KeyError, TypeError, binascii.Error, InvalidTimestamp):
+            raise ValidationError({"cursor": ["Invalid cursor."]}) from None
+        return ts, pk, reverse
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        size = self._page_size(request)
+        token = request.query_params.get(self.cursor_query_param)
+        cursor = self.decode(token) if token else None
+        reverse = bool(cursor and cursor[2])
+        model = queryset.model
+        conn = connections[queryset.db]
+        table = conn.ops.quote_name(model._meta.db_table)
+        column = conn.ops.quote_name(model._meta.get_field(self.timestamp_field).column)
+        pk_column = conn.ops.quote_name(model._meta.pk.column)
+        if cursor:
+            op = ">" if reverse else "<"
+            ts_param = conn.ops.adapt_datetimefield_value(cursor[0])
+            queryset = queryset.extra(
+                where=[f"({table}.{column}, {table}.{pk_column}) {op} (%s, %s)"],
+                params=[ts_param, cursor[1]],
+            )
+        if reverse:
+            queryset = queryset.order_by(self.timestamp_field, "pk")
+        else:
+            queryset = queryset.order_by(f"-{self.timestamp_field}", "-pk")
+        rows = list(queryset[: size + 1])
+        has_more = len(rows) > size
+        rows = rows[:size]
+        if reverse:
+            rows.reverse()
+        self._next = self._prev = None
+        if rows:
+            first, last = rows[0], rows[-1]
+            if has_more or reverse:
+                self._next = self.encode(self._get(last, "timestamp"), self._get(last, "id"), False)
+            if cursor and (not reverse or has_more):
+                self._prev = self.encode(
+                    self._get(first, "timestamp"), self._get(first, "id"), True
+                )
+        return rows
+
+    @staticmethod
+    def _get(row, name):
+        return row[name] if isinstance(row, dict) else getattr(row, name)
+
+    def _link(self, token: str | None) -> str | None:
+        if token is None:
+            return None
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, token)
+
+    def get_paginated_response(self, data):
+        return Response(
+            {"next": self._link(self._next), "previous": self._link(self._prev), "results": data}
+        )
+
+    def first_page_link(self) -> str:
+        return remove_query_param(self.request.build_absolute_uri(), self.cursor_query_param)
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque cursor from a previous page's next/previous link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Results per page, 1 to {self.max_page_size} (default {self.page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import csv
+import io
+
+from rest_framework.renderers import BaseRenderer
+
+from ledger.representation import FIELDS
+
+
+class CSVRenderer(BaseRenderer):
+    """``text/csv`` for trade lists. Lists are streamed by the view; this renders the rest
+    (a single trade, or an error as ``field,message`` rows)."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        if isinstance(data, dict) and "id" in data and "ticker" in data:
+            writer.writerow(FIELDS)
+            writer.writerow([data[f] for f in FIELDS])
+        elif isinstance(data, dict):
+            writer.writerow(["field", "message"])
+            for key, value in data.items():
+                messages = value if isinstance(value, list) else [value]
+                for message in messages:
+                    writer.writerow([key, message])
+        return buffer.getvalue().encode(self.charset)
+
+
+class Echo:
+    def write(self, value):
+        return value
+
+
+def stream_csv(rows, represent):
+    """Yield CSV text: the header, then one line per row, without holding the list."""
+    writer = csv.writer(Echo(), lineterminator="\n")
+    yield writer.writerow(FIELDS)
+    for row in rows:
+        item = represent(row)
+        yield writer.writerow([item[f] for f in FIELDS])

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from ledger import idempotency
+from ledger.api import errors
+from ledger.api.filters import TradeFilter
+from ledger.api.pagination import KeysetPagination
+from ledger.api.renderers import CSVRenderer, stream_csv
+from ledger.api.serializers import BulkResultSerializer, TradeSerializer
+from ledger.representation import VALUE_FIELDS, trade_row
+from ledger.selectors import trade_queryset, trade_rows
+from ledger.services import trade_create, trade_delete, trade_update, trades_store
+from tradepulse.trades import TradeFieldErrors, clean_trade
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retry-safe key: a retry with the same key and body replays the first response "
+    "(24 h, per user); a different body is a 422; a retry while the first runs is a 409.",
+)
+
+MAX_BULK_ERRORS = 100
+
+
+class BulkValidationError(Exception):
+    """Per-item errors of a bulk request: ``[{"index": i, "<field>": [...]}, ...]``."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(f"{len(errors)} invalid trade(s)")
+        self.errors = errors
+
+
+errors.register(BulkValidationError, 400, lambda exc: {"errors": exc.errors})
+
+
+def run_idempotent(request, handler):
+    """Run ``handler`` once per ``Idempotency-Key``; see :mod:`ledger.idempotency`."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return handler()
+    outcome = idempotency.reserve(
+        owner=request.user,
+        key=key,
+        request_hash=idempotency.fingerprint(request.method, request.path, request.data),
+    )
+    if isinstance(outcome, idempotency.Replay):
+        return Response(
+            outcome.body, status=outcome.status, headers={"Idempotent-Replayed": "true"}
+        )
+    try:
+        with transaction.atomic():
+            response = handler()
+            idempotency.complete(outcome, status=response.status_code, body=response.data)
+    except BaseException:
+        idempotency.release(outcome)
+        raise
+    return response
+
+
+class TradeViewSet(viewsets.GenericViewSet):
+    """The signed-in user's trades. Another user's trade is a 404 on every method."""
+
+    serializer_class = TradeSerializer
+    pagination_class = KeysetPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TradeFilter
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return trade_queryset(owner=None).none()
+        return trade_queryset(owner=self.request.user)
+
+    def get_renderers(self):
+        renderers = super().get_renderers()
+        if self.action == "list":
+            renderers.append(CSVRenderer())
+        return renderers
+
+    @extend_schema(
+        summary="List trades (newest first, cursor pages; CSV with Accept: text/csv)",
+        operation_id="trades_list",
+        responses={200: TradeSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        if request.accepted_renderer.format == "csv":
+            response = StreamingHttpResponse(
+                stream_csv(trade_rows(queryset), trade_row), content_type="text/csv; charset=utf-8"
+            )
+            response["Content-Disposition"] = 'attachment; filename="trades.csv"'
+            return response
+        rows = self.paginator.paginate_queryset(queryset.values(*VALUE_FIELDS), request, self)
+        return self.paginator.get_paginated_response([trade_row(r) for r in rows])
+
+    @extend_schema(
+        summary="Record a trade", parameters=[IDEMPOTENCY_HEADER], responses={201: TradeSerializer}
+    )
+    def create(self, request):
+        def handler():
+            trade = trade_create(owner=request.user, data=request.data)
+            return Response(trade_row(trade), status=status.HTTP_201_CREATED)
+
+        return run_idempotent(request, handler)
+
+    @extend_schema(summary="Get one trade")
+    def retrieve(self, request, pk=None):
+        return Response(trade_row(self.get_object()))
+
+    @extend_schema(summary="Replace a trade (timestamp kept when omitted)")
+    def update(self, request, pk=None):
+        trade = trade_update(trade=self.get_object(), data=request.data, partial=False)
+        return Response(trade_row(trade))
+
+    @extend_schema(summary="Change some fields of a trade")
+    def partial_update(self, request, pk=None):
+        trade = trade_update(trade=self.get_object(), data=request.data, partial=True)
+        return Response(trade_row(trade))
+
+    @extend_schema(summary="Delete a trade", responses={204: None})
+    def destroy(self, request, pk=None):
+        trade_delete(trade=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Record up to 10,000 trades, all or nothing",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=TradeSerializer(many=True),
+        responses={201: BulkResultSerializer, 400: OpenApiResponse(description="Per-item errors")},
+    )
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request):
+        from django.conf import settings
+
+        def handler():
+            items = request.data
+            if not isinstance(items, list):
+                raise ValidationError({"non_field_errors": ["Expected a JSON list of trades."]})
+            if not items:
+                raise ValidationError({"non_field_errors": ["The list of trades is empty."]})
+            limit = settings.BULK_MAX_TRADES
+            if len(items) > limit:
+                raise ValidationError(
+                    {
+                        "non_field_errors": [
+                            f"At most {limit:,} trades per request ({len(items):,} sent)."
+                        ]
+                    }
+                )
+            now = timezone.now()
+            cleaned, errors = [], []
+            for index, item in enumerate(items):
+                try:
+                    cleaned.append(clean_trade(item, now=now))
+                except TradeFieldErrors as exc:
+                    errors.append({"index": index, **exc.errors})
+                    if len(errors) >= MAX_BULK_ERRORS:
+                        break
+            if errors:
+                raise BulkValidationError(errors)
+            ids = trades_store(owner=request.user, cleaned=cleaned)
+            return Response({"created": len(ids), "ids": ids}, status=status.HTTP_201_CREATED)
+
+        return run_idempotent(request, handler)

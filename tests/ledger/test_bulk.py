@@ -1,0 +1,46 @@
+from ledger.models import Trade
+
+URL = "/api/trades/bulk/"
+
+
+def trade(i=0, **kw):
+    return {"ticker": "AAPL", "side": "buy", "price": f"{100 + i}.5", "quantity": "1", **kw}
+
+
+def test_bulk_stores_every_trade_and_returns_ids(api, user):
+    response = api.post(URL, [trade(i) for i in range(50)], format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["created"] == 50
+    assert len(body["ids"]) == 50
+    assert Trade.objects.filter(owner=user, id__in=body["ids"]).count() == 50
+
+
+def test_bulk_accepts_10000(api, user):
+    response = api.post(URL, [trade(i % 100) for i in range(10_000)], format="json")
+    assert response.status_code == 201
+    assert Trade.objects.filter(owner=user).count() == 10_000
+
+
+def test_bulk_over_the_limit_is_refused(api):
+    response = api.post(URL, [trade()] * 10_001, format="json")
+    assert response.status_code == 400
+    assert "10,000" in response.json()["non_field_errors"][0]
+    assert Trade.objects.count() == 0
+
+
+def test_one_bad_item_stores_nothing_and_names_index_and_field(api):
+    items = [trade(i) for i in range(5)]
+    items[3]["price"] = "-1"
+    items[4]["side"] = "short"
+    response = api.post(URL, items, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert errors[0]["index"] == 3 and "price" in errors[0]
+    assert errors[1]["index"] == 4 and "side" in errors[1]
+    assert Trade.objects.count() == 0
+
+
+def test_bulk_needs_a_non_empty_list(api):
+    assert api.post(URL, {"ticker": "AAPL"}, format="json").status_code == 400
+    assert api.post(URL, [], format="json").status_code == 400

@@ -1,0 +1,113 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rest_framework.throttling import SimpleRateThrottle
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/trades/"),
+        ("post", "/api/trades/"),
+        ("get", "/api/trades/1/"),
+        ("delete", "/api/trades/1/"),
+        ("post", "/api/trades/bulk/"),
+        ("get", "/api/schema/"),
+    ],
+)
+def test_api_requires_authentication(anon, db, method, path):
+    response = getattr(anon, method)(path)
+    assert response.status_code == 401
+
+
+def test_bad_token_is_refused(anon, db):
+    anon.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert anon.get("/api/trades/").status_code == 401
+
+
+def test_session_login_works_for_the_browsable_api(client, user):
+    assert client.login(username="alice", password="s3cret-pass-123")
+    response = client.get("/api/trades/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"Trade" in response.content
+
+
+def test_docs_page_redirects_anonymous_users_to_login(client, db):
+    response = client.get("/api/docs/")
+    assert response.status_code == 302
+    assert "/api-auth/login/" in response["Location"]
+
+
+def test_swagger_ui_is_served_without_a_cdn(client, user):
+    client.login(username="alice", password="s3cret-pass-123")
+    page = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in page
+    assert "cdn" not in page.lower()
+    assert "/static/drf_spectacular_sidecar/" in page
+
+
+def test_schema_describes_the_trade_endpoints(api):
+    response = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    schema = response.json()
+    assert {"/api/trades/", "/api/trades/{id}/", "/api/trades/bulk/"} <= set(schema["paths"])
+
+
+def test_healthz_is_public_and_checks_the_database(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_authenticated_throttle_returns_429_with_retry_after(api, monkeypatch):
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "user", "3/min")
+    codes = [api.get("/api/trades/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert int(api.get("/api/trades/")["Retry-After"]) > 0
+
+
+def test_anonymous_throttle(anon, db, monkeypatch):
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "anon", "2/min")
+    codes = [anon.get("/api/trades/").status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
+
+
+def test_oversized_body_is_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = [{"ticker": "AAPL", "side": "buy", "price": "1", "quantity": "1"}] * 100
+    response = api.post("/api/trades/bulk/", body, format="json")
+    assert response.status_code == 413
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "k" * 30 + "-production-secret-" + "z" * 30,
+        "DJANGO_ALLOWED_HOSTS": "trades.example.com",
+        "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+    }
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
+    env = {**os.environ, "DJANGO_DEBUG": "0", "SQLITE_PATH": str(tmp_path / "db.sqlite3")}
+    env.pop("DJANGO_SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr

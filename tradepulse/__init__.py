@@ -1,0 +1,1 @@
+"""TradePulse engine: framework-free trading logic shared by the Django apps and the Lambda."""
