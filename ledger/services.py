@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.models import Trade
@@ -20,8 +20,8 @@ def trade_create(
     """Validate ``data`` and store one trade. Raises ``TradeFieldErrors`` on bad input."""
     fields = clean_trade(data)
     fields.setdefault("timestamp", timezone.now())
-    with transaction.atomic():
-        return Trade.objects.create(owner=owner, source=source, source_ref=source_ref, **fields)
+    # One INSERT is atomic by itself; an explicit transaction would only add round trips.
+    return Trade.objects.create(owner=owner, source=source, source_ref=source_ref, **fields)
 
 
 def trade_update(*, trade: Trade, data: Mapping[str, Any], partial: bool) -> Trade:
@@ -39,10 +39,31 @@ def trade_delete(*, trade: Trade) -> None:
         trade.delete()
 
 
+COPY_COLUMNS = (
+    "id",
+    "owner_id",
+    "ticker",
+    "side",
+    "price",
+    "quantity",
+    "timestamp",
+    "source",
+    "source_ref",
+    "created_at",
+    "updated_at",
+)
+
+
 def trades_store(
     *, owner, cleaned: Iterable[Mapping[str, Any]], source: str = Trade.Source.API
 ) -> list[int]:
-    """Insert already-validated trades in one transaction (all or nothing); return their ids."""
+    """Insert already-validated trades in one transaction (all or nothing); return their ids.
+
+    On PostgreSQL the rows go through ``COPY`` with ids drawn from the table's sequence first,
+    several times faster than ``INSERT``; elsewhere through ``bulk_create``.
+    """
+    if connection.vendor == "postgresql":
+        return _copy_trades(owner, list(cleaned), source)
     now = timezone.now()
     objs = [
         Trade(
@@ -61,3 +82,30 @@ def trades_store(
     with transaction.atomic():
         created = Trade.objects.bulk_create(objs, batch_size=BULK_BATCH_SIZE)
     return [t.pk for t in created]
+
+
+def _copy_trades(owner, rows: list[Mapping[str, Any]], source: str) -> list[int]:
+    if not rows:
+        return []
+    now = timezone.now()
+    table = Trade._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)",
+            [len(rows)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        # Every text field here is validated (symbols, sides, sources contain no tab,
+        # newline or backslash), so rows can be written as COPY text without escaping.
+        owner_id = owner.pk
+        stamp = now.isoformat()
+        lines = [
+            f"{trade_id}\t{owner_id}\t{row['ticker']}\t{row['side']}\t"
+            f"{row['price']:f}\t{row['quantity']:f}\t"
+            f"{(row.get('timestamp') or now).isoformat()}\t{source}\t\t{stamp}\t{stamp}\n"
+            for trade_id, row in zip(ids, rows, strict=True)
+        ]
+        with cursor.copy(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+            for start in range(0, len(lines), 2000):
+                copy.write("".join(lines[start : start + 2000]))
+    return ids
