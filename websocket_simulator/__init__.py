@@ -1,0 +1,1 @@
+"""Standalone WebSocket price feed (server.py) and alerting listener (client.py)."""
