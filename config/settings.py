@@ -46,8 +46,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "ledger",
-    "cloud",
-    "live",
 ]
 
 MIDDLEWARE = [
@@ -217,52 +215,6 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 BULK_MAX_TRADES = 10_000
 DEMO_USERNAME = env.str("DEMO_USERNAME", default="demo")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="tradepulse-demo")
-
-# --- live ---------------------------------------------------------------------------------
-# Market data for the live feed: simulated | replay | yahoo | websocket.
-MARKET_DATA_PROVIDER = env.str("MARKET_DATA_PROVIDER", default="simulated")
-MARKET_SIM_SEED = env.str("MARKET_SIM_SEED", default="") or None
-MARKET_SIM_RATE = env.float("MARKET_SIM_RATE", default=1.0)
-MARKET_SIM_JUMP_INTERVAL = env.float("MARKET_SIM_JUMP_INTERVAL", default=180.0)
-MARKET_REPLAY_FILE = env.str("MARKET_REPLAY_FILE", default="")
-MARKET_REPLAY_SPEED = env.float("MARKET_REPLAY_SPEED", default=1.0)
-MARKET_REPLAY_LOOP = env.bool("MARKET_REPLAY_LOOP", default=False)
-MARKET_REPLAY_REBASE = env.bool("MARKET_REPLAY_REBASE", default=True)
-YAHOO_STREAM_URL = env.str("YAHOO_STREAM_URL", default="")
-YAHOO_MODE = env.str("YAHOO_MODE", default="auto")
-MARKET_WEBSOCKET_URL = env.str("MARKET_WEBSOCKET_URL", default="ws://127.0.0.1:8001")
-# Coalescing: at most one tick message per ticker per interval (seconds); alerts are never held.
-FEED_PUBLISH_INTERVAL = env.float("FEED_PUBLISH_INTERVAL", default=0.1)
-# The in-memory channel layer only reaches consumers of this process, so the feed runs inside
-# the ASGI process there; with Redis it runs on its own (`python manage.py run_feed`).
-FEED_IN_PROCESS = env.bool(
-    "FEED_IN_PROCESS",
-    default=CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer",
-)
-FEED_TICK_SINKS = env.list("FEED_TICK_SINKS", default=[])
-ALERT_THRESHOLD_PCT = env.float("ALERT_THRESHOLD_PCT", default=2.0)
-ALERT_WINDOW_SECONDS = env.float("ALERT_WINDOW_SECONDS", default=60.0)
-MOVING_AVERAGE_SECONDS = env.float("MOVING_AVERAGE_SECONDS", default=300.0)
-LIVE_WS_AUTH_TIMEOUT = env.float("LIVE_WS_AUTH_TIMEOUT", default=5.0)
-LIVE_WS_MAX_TICKERS = env.int("LIVE_WS_MAX_TICKERS", default=20)
-
-# --- cloud ---------------------------------------------------------------------------------
-# Where `export_trades` writes YYYY/MM/DD/trades.csv and the analysis reads it:
-# s3://BUCKET[/PREFIX] or file:///PATH. AWS credentials, region and endpoint (AWS_ENDPOINT_URL
-# for MinIO/LocalStack) are read by boto3 from the standard AWS sources, not here.
-TRADES_EXPORT_URL = env.str("TRADES_EXPORT_URL", default=(VAR_DIR / "exports").as_uri())
-TRADES_EXPORT_MULTIPART_THRESHOLD = env.int(
-    "TRADES_EXPORT_MULTIPART_THRESHOLD", default=64 * 1024 * 1024
-)
-TRADES_EXPORT_PART_SIZE = env.int("TRADES_EXPORT_PART_SIZE", default=16 * 1024 * 1024)
-# "path" for servers that do not resolve BUCKET.HOST names (a MinIO on localhost).
-AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="auto")
-# How /api/trade-analysis/ runs the analysis: local (in-process) | lambda | http.
-TRADE_ANALYSIS_BACKEND = env.str("TRADE_ANALYSIS_BACKEND", default="local")
-AWS_LAMBDA_FUNCTION_NAME = env.str("AWS_LAMBDA_FUNCTION_NAME", default="")
-AWS_LAMBDA_API_URL = env.str("AWS_LAMBDA_API_URL", default="")
-TRADE_ANALYSIS_TIMEOUT = env.float("TRADE_ANALYSIS_TIMEOUT", default=30.0)
-TRADE_ANALYSIS_RATE = env.str("TRADE_ANALYSIS_RATE", default="30/min")
 
 # --- Security (production) ------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
