@@ -40,13 +40,24 @@ def test_sqlite_under_var_by_default():
 def test_database_url_selects_postgresql():
     db = database_for({"DATABASE_URL": "postgres://u:p@db.internal:6543/ledger"})
     assert db["ENGINE"] == "django.db.backends.postgresql"
-    assert (db["NAME"], db["USER"], db["HOST"], db["PORT"]) == ("ledger", "u", "db.internal", "6543")
+    assert (db["NAME"], db["USER"], db["HOST"], db["PORT"]) == (
+        "ledger",
+        "u",
+        "db.internal",
+        "6543",
+    )
 
 
 @pytest.mark.parametrize("port", ["5432", "5433"])
 def test_dotenv_style_variables_select_postgresql(port):
     db = database_for(
-        {"DB_NAME": "trades", "DB_USER": "app", "DB_PASSWORD": "pw", "DB_HOST": "10.0.0.5", "DB_PORT": port}
+        {
+            "DB_NAME": "trades",
+            "DB_USER": "app",
+            "DB_PASSWORD": "pw",
+            "DB_HOST": "10.0.0.5",
+            "DB_PORT": port,
+        }
     )
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["NAME"], db["USER"], db["HOST"], db["PORT"]) == ("trades", "app", "10.0.0.5", port)
