@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "ledger",
+    "cloud",
 ]
 
 MIDDLEWARE = [
@@ -216,6 +217,24 @@ BULK_MAX_TRADES = 10_000
 DEMO_USERNAME = env.str("DEMO_USERNAME", default="demo")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="tradepulse-demo")
 
+# --- cloud ---------------------------------------------------------------------------------
+# Where `export_trades` writes YYYY/MM/DD/trades.csv and the analysis reads it:
+# s3://BUCKET[/PREFIX] or file:///PATH. AWS credentials, region and endpoint (AWS_ENDPOINT_URL
+# for MinIO/LocalStack) are read by boto3 from the standard AWS sources, not here.
+TRADES_EXPORT_URL = env.str("TRADES_EXPORT_URL", default=(VAR_DIR / "exports").as_uri())
+TRADES_EXPORT_MULTIPART_THRESHOLD = env.int(
+    "TRADES_EXPORT_MULTIPART_THRESHOLD", default=64 * 1024 * 1024
+)
+TRADES_EXPORT_PART_SIZE = env.int("TRADES_EXPORT_PART_SIZE", default=16 * 1024 * 1024)
+# "path" for servers that do not resolve BUCKET.HOST names (a MinIO on localhost).
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="auto")
+# How /api/trade-analysis/ runs the analysis: local (in-process) | lambda | http.
+TRADE_ANALYSIS_BACKEND = env.str("TRADE_ANALYSIS_BACKEND", default="local")
+AWS_LAMBDA_FUNCTION_NAME = env.str("AWS_LAMBDA_FUNCTION_NAME", default="")
+AWS_LAMBDA_API_URL = env.str("AWS_LAMBDA_API_URL", default="")
+TRADE_ANALYSIS_TIMEOUT = env.float("TRADE_ANALYSIS_TIMEOUT", default=30.0)
+TRADE_ANALYSIS_RATE = env.str("TRADE_ANALYSIS_RATE", default="30/min")
+
 # --- Security (production) ------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
@@ -236,5 +255,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # boto3 announces where it found credentials on every command at INFO.
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+    },
 }

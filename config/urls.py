@@ -14,6 +14,7 @@ urlpatterns = [
         name="swagger-ui",
     ),
     path("api/", include("ledger.api.urls")),
+    path("api/", include("cloud.api.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", healthz, name="healthz"),
 ]

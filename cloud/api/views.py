@@ -1,0 +1,125 @@
+"""The trade-analysis endpoints: run a day's analysis, read a saved one.
+
+Any signed-in user may use both: the analysis is aggregate per ticker and has no user column,
+so it shows nothing of another user's individual trades. Runs are throttled separately
+(``TRADE_ANALYSIS_RATE``) because each one may start a Lambda invocation.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+from cloud.analysis import configured_backend, saved_analysis
+from cloud.api.serializers import AnalysisOutcomeSerializer, SavedAnalysisSerializer
+from cloud.destinations import configured_destination
+from cloud.exceptions import AnalysisBackendError, AnalysisTimeout, InvalidDestination
+from ledger.api import errors
+from tradepulse.analysis import InvalidDate, parse_day
+
+
+def _outcome_body(status_code: int):
+    return lambda exc: {"statusCode": status_code, "message": str(exc)}
+
+
+# Subclass before base class: the first match wins.
+errors.register(AnalysisTimeout, 504, _outcome_body(504))
+errors.register(AnalysisBackendError, 502, _outcome_body(502))
+errors.register(InvalidDestination, 502, _outcome_body(502))
+
+
+class AnalysisRunThrottle(UserRateThrottle):
+    """Runs of the analysis per user, at ``TRADE_ANALYSIS_RATE``."""
+
+    scope = "trade_analysis"
+
+    def get_rate(self) -> str:
+        return settings.TRADE_ANALYSIS_RATE
+
+
+def _day(value: object):
+    try:
+        return parse_day(value)
+    except InvalidDate as error:
+        raise ValidationError({"date": [str(error)]}) from None
+
+
+_FAILURE = OpenApiResponse(
+    AnalysisOutcomeSerializer, description="Same body; the message gives the cause."
+)
+
+
+class TradeAnalysisView(APIView):
+    throttle_classes = [AnonRateThrottle, UserRateThrottle, AnalysisRunThrottle]
+
+    @extend_schema(
+        operation_id="trade_analysis_run",
+        summary="Analyse one day's exported trades and save the result",
+        description=(
+            "Runs the analysis of the day's export through the configured backend (in-process, "
+            "AWS Lambda or its API Gateway endpoint) and answers with its status and message, "
+            "as the HTTP status too. 404: no export for that day; 422: the export is malformed; "
+            "502: the backend or the storage failed; 504: the backend did not answer in time."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "date",
+                OpenApiTypes.DATE,
+                OpenApiParameter.QUERY,
+                required=True,
+                description="UTC day to analyse, YYYY-MM-DD",
+            )
+        ],
+        responses={
+            200: AnalysisOutcomeSerializer,
+            400: OpenApiResponse(description='Missing or invalid date: {"date": ["..."]}'),
+            404: _FAILURE,
+            422: _FAILURE,
+            502: _FAILURE,
+            504: _FAILURE,
+        },
+        examples=[
+            OpenApiExample(
+                "Saved",
+                value={"statusCode": 200, "message": "Analysis saved for 2025-01-20"},
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
+    def get(self, request):
+        day = _day(request.query_params.get("date"))
+        outcome = configured_backend().run(day)
+        return Response(
+            {"statusCode": outcome.status_code, "message": outcome.message},
+            status=outcome.status_code,
+        )
+
+
+class SavedAnalysisView(APIView):
+    @extend_schema(
+        operation_id="trade_analysis_saved",
+        summary="The saved analysis of one day",
+        parameters=[
+            OpenApiParameter(
+                "day", OpenApiTypes.DATE, OpenApiParameter.PATH, description="YYYY-MM-DD"
+            )
+        ],
+        responses={
+            200: SavedAnalysisSerializer,
+            400: OpenApiResponse(description='Invalid date: {"date": ["..."]}'),
+            404: OpenApiResponse(description="No analysis saved for that day"),
+            502: _FAILURE,
+        },
+    )
+    def get(self, request, day: str):
+        parsed = _day(day)
+        result = saved_analysis(parsed, configured_destination().storage())
+        if result is None:
+            return Response({"detail": f"No analysis saved for {parsed}."}, status=404)
+        return Response(result)
