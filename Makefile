@@ -54,8 +54,17 @@ test-postgres: install-dev
 			$(wildcard tests/ledger tests/config tests/cloud tests/live tests/algo); \
 	elif [ $$status -ne 3 ]; then exit 1; fi
 
-bench: install-dev
-	$(BIN)/python bench/ledger.py
+$(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -r requirements-bench.txt -c constraints.txt
+	touch $@
+
+## Every benchmark beside its peer (needs PostgreSQL; several minutes). BENCH_ARGS=--quick for a smoke run
+bench: $(VENV)/.installed-bench
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/ledger.py $(BENCH_ARGS)
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/cloud.py $(BENCH_ARGS)
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/analysis.py $(BENCH_ARGS)
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/live_detector.py $(BENCH_ARGS)
+	$(foreach b,$(wildcard bench/live.py bench/backtest.py),env -u PYTHONPYCACHEPREFIX $(BIN)/python $(b) $(BENCH_ARGS);)
 
 lambda-package: install
 	$(BIN)/python lambdas/build.py
