@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "channels",
     "ledger",
     "cloud",
+    "live",
+    "algo",
 ]
 
 MIDDLEWARE = [
@@ -216,6 +218,50 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 BULK_MAX_TRADES = 10_000
 DEMO_USERNAME = env.str("DEMO_USERNAME", default="demo")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="tradepulse-demo")
+
+# --- live ---------------------------------------------------------------------------------
+# Market data for the live feed: simulated | replay | yahoo | websocket.
+MARKET_DATA_PROVIDER = env.str("MARKET_DATA_PROVIDER", default="simulated")
+MARKET_SIM_SEED = env.str("MARKET_SIM_SEED", default="") or None
+MARKET_SIM_RATE = env.float("MARKET_SIM_RATE", default=1.0)
+MARKET_SIM_JUMP_INTERVAL = env.float("MARKET_SIM_JUMP_INTERVAL", default=180.0)
+MARKET_REPLAY_FILE = env.str("MARKET_REPLAY_FILE", default="")
+MARKET_REPLAY_SPEED = env.float("MARKET_REPLAY_SPEED", default=1.0)
+MARKET_REPLAY_LOOP = env.bool("MARKET_REPLAY_LOOP", default=False)
+MARKET_REPLAY_REBASE = env.bool("MARKET_REPLAY_REBASE", default=True)
+YAHOO_STREAM_URL = env.str("YAHOO_STREAM_URL", default="")
+YAHOO_MODE = env.str("YAHOO_MODE", default="auto")
+MARKET_WEBSOCKET_URL = env.str("MARKET_WEBSOCKET_URL", default="ws://127.0.0.1:8001")
+# Coalescing: at most one tick message per ticker per interval (seconds); alerts are never held.
+FEED_PUBLISH_INTERVAL = env.float("FEED_PUBLISH_INTERVAL", default=0.1)
+# The in-memory channel layer only reaches consumers of this process, so the feed runs inside
+# the ASGI process there; with Redis it runs on its own (`python manage.py run_feed`).
+FEED_IN_PROCESS = env.bool(
+    "FEED_IN_PROCESS",
+    default=CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer",
+)
+FEED_TICK_SINKS = env.list("FEED_TICK_SINKS", default=["algo.paper.PaperSessionsSink"])
+ALERT_THRESHOLD_PCT = env.float("ALERT_THRESHOLD_PCT", default=2.0)
+ALERT_WINDOW_SECONDS = env.float("ALERT_WINDOW_SECONDS", default=60.0)
+MOVING_AVERAGE_SECONDS = env.float("MOVING_AVERAGE_SECONDS", default=300.0)
+LIVE_WS_AUTH_TIMEOUT = env.float("LIVE_WS_AUTH_TIMEOUT", default=5.0)
+LIVE_WS_MAX_TICKERS = env.int("LIVE_WS_MAX_TICKERS", default=20)
+
+# --- algo ---------------------------------------------------------------------------------
+# Backtest runs: inline up to this many bars; larger runs go to a Celery worker when REDIS_URL
+# is set (`celery -A config worker`), and run inline otherwise.
+BACKTEST_INLINE_MAX_BARS = env.int("BACKTEST_INLINE_MAX_BARS", default=100_000)
+BACKTEST_MAX_BARS = env.int("BACKTEST_MAX_BARS", default=2_000_000)
+BACKTEST_MAX_UPLOAD_BYTES = env.int("BACKTEST_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+# Bars of ticker/CSV runs and the plots drawn on request are kept here.
+ALGO_DATA_DIR = env.path("ALGO_DATA_DIR", default=VAR_DIR / "algo")
+# How often the paper-trading sink reloads running sessions and saves their open bars (s).
+PAPER_REFRESH_SECONDS = env.float("PAPER_REFRESH_SECONDS", default=2.0)
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # --- cloud ---------------------------------------------------------------------------------
 # Where `export_trades` writes YYYY/MM/DD/trades.csv and the analysis reads it:

@@ -14,7 +14,10 @@ urlpatterns = [
         name="swagger-ui",
     ),
     path("api/", include("ledger.api.urls")),
+    path("api/", include("live.api.urls")),
+    path("web/", include("live.web")),
     path("api/", include("cloud.api.urls")),
+    path("api/", include("algo.api.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", healthz, name="healthz"),
 ]

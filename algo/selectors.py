@@ -1,0 +1,129 @@
+"""Reads of the algo app. Every query is scoped to one owner."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+
+from algo.models import BacktestRun, PaperSession
+from ledger.models import Trade
+from tradepulse.positions import fifo_positions
+from tradepulse.trades import format_decimal
+
+logger = logging.getLogger(__name__)
+
+
+def backtest_queryset(*, owner) -> QuerySet[BacktestRun]:
+    return BacktestRun.objects.filter(owner=owner)
+
+
+def backtest_get(*, owner, run_id: int) -> BacktestRun:
+    """The owner's run; another user's run is indistinguishable from a missing one."""
+    return BacktestRun.objects.get(owner=owner, pk=run_id)
+
+
+def paper_session_queryset(*, owner) -> QuerySet[PaperSession]:
+    return PaperSession.objects.filter(owner=owner)
+
+
+def paper_session_get(*, owner, session_id: int) -> PaperSession:
+    return PaperSession.objects.get(owner=owner, pk=session_id)
+
+
+def paper_session_figures(session: PaperSession) -> dict[str, Any]:
+    """Position, cash, equity at the last price and P&L of a session, from its saved state."""
+    state = session.state or {}
+    initial = float(session.cash)
+    money = float(state.get("money", initial))
+    position = int(state.get("position", 0))
+    entry = float(state.get("entry_price", 0.0))
+    last = state.get("last_price")
+    cash = money - position * entry
+    equity = money if not position or last is None else money + position * (last - entry)
+    return {
+        "position": position,
+        "entry_price": entry if position else None,
+        "cash": cash,
+        "equity": equity,
+        "pnl": equity - initial,
+        "last_price": last,
+        "last_tick_time": state.get("last_tick_time"),
+        "bars": int(state.get("bar_count", 0)),
+        "commissions": float(state.get("commissions_paid", 0.0)),
+        "halted": bool(state.get("halted", False)),
+    }
+
+
+def live_price(ticker: str) -> float | None:
+    """The latest live price known to this process: the in-process feed's state first, then
+    the price the paper-trading sink last cached (shared through Redis in the scale-out mode).
+    """
+    try:
+        from live import runtime
+
+        current = runtime.current()
+        feed = current.feed if current is not None else None
+        state = feed.state(ticker) if feed is not None else None
+        if state is not None and state.price is not None:
+            return float(state.price)
+    except Exception:  # the live app is optional here; its absence just means no live price
+        logger.debug("no in-process feed price for %s", ticker, exc_info=True)
+    from django.core.cache import cache
+
+    from algo.paper import PRICE_CACHE_PREFIX
+
+    value = cache.get(PRICE_CACHE_PREFIX + ticker)
+    return float(value) if value is not None else None
+
+
+def _money(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    value = value.quantize(Decimal("0.00000001"))
+    # (90 - 90) x -3 is Decimal("-0"); nobody wants to read "-0".
+    return format_decimal(value if value else abs(value))
+
+
+def positions_list(*, owner, ticker: str | None = None, include_closed: bool = False) -> list[dict]:
+    """Per ticker: open quantity, FIFO average cost, realised P&L, last price (``price_source``
+    ``live`` or ``last_trade``), market value and unrealised P&L, as Decimal strings.
+
+    Closed positions (quantity 0) are listed only with ``include_closed`` (their realised P&L
+    stays of interest).
+    """
+    trades = Trade.objects.filter(owner=owner)
+    if ticker:
+        trades = trades.filter(ticker=ticker)
+    rows = (
+        trades.order_by("ticker", "timestamp", "id")
+        .values_list("ticker", "side", "price", "quantity", named=True)
+        .iterator(chunk_size=5000)
+    )
+    out = []
+    for symbol, position in sorted(fifo_positions(rows).items()):
+        quantity = position.quantity
+        if not quantity and not include_closed:
+            continue
+        live = live_price(symbol) if quantity else None
+        if live is not None:
+            price, source = Decimal(repr(live)), "live"
+        else:
+            price, source = position.last_price, "last_trade"
+        out.append(
+            {
+                "ticker": symbol,
+                "quantity": format_decimal(quantity),
+                "average_cost": _money(position.average_cost),
+                "realized_pnl": _money(position.realized_pnl),
+                "last_price": _money(price),
+                "price_source": source,
+                "market_value": _money(position.market_value(price)) if price is not None else None,
+                "unrealized_pnl": _money(position.unrealized_pnl(price))
+                if price is not None
+                else None,
+            }
+        )
+    return out

@@ -1,0 +1,9 @@
+from django.urls import re_path
+
+from live.consumers import StockPriceConsumer
+
+# The ticker is validated by the consumer, which closes with 4400 and a reason, so the
+# pattern accepts anything up to the slash.
+websocket_urlpatterns = [
+    re_path(r"^ws/stocks/(?P<ticker>[^/]{1,64})/?$", StockPriceConsumer.as_asgi()),
+]

@@ -1,0 +1,111 @@
+"""The process's live runtime: its hub and, in the in-process mode, the feed runner.
+
+Started lazily by the first WebSocket connection (daphne has no ASGI lifespan), once per
+event loop. ``FEED_IN_PROCESS`` (default: true with the in-memory channel layer) runs the
+feed as a task of the same loop; otherwise ``python manage.py run_feed`` runs it elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .feed import FeedRunner, feed_from_settings
+from .hub import LiveHub
+from .protocol import dumps
+
+logger = logging.getLogger(__name__)
+
+# Tests replace this to run a feed over a provider of their own.
+feed_factory: Callable[[object], FeedRunner] = feed_from_settings
+
+
+@dataclass
+class Runtime:
+    loop: asyncio.AbstractEventLoop
+    ready: asyncio.Future
+    hub: LiveHub | None = None
+    feed: FeedRunner | None = None
+    feed_task: asyncio.Task | None = None
+
+
+_runtime: Runtime | None = None
+
+
+def current() -> Runtime | None:
+    return _runtime
+
+
+async def get_hub() -> LiveHub:
+    """This process's hub, started (with the in-process feed if configured) on first use."""
+    global _runtime
+    loop = asyncio.get_running_loop()
+    runtime = _runtime
+    if runtime is None or runtime.loop is not loop:
+        runtime = _runtime = Runtime(loop=loop, ready=loop.create_future())
+        try:
+            await _start(runtime)
+        except BaseException as exc:
+            _runtime = None
+            runtime.ready.set_exception(exc)
+            runtime.ready.exception()  # mark retrieved: the caller gets it by raise
+            raise
+        runtime.ready.set_result(runtime.hub)
+    return await asyncio.shield(runtime.ready)
+
+
+async def _start(runtime: Runtime) -> None:
+    from channels.layers import get_channel_layer
+    from django.conf import settings
+
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("live prices need CHANNEL_LAYERS to be configured")
+    runtime.hub = LiveHub(layer)
+    if settings.FEED_IN_PROCESS:
+        try:
+            runtime.feed = feed_factory(layer)
+        except Exception as exc:
+            # A misconfigured provider (say, a missing replay file) must not break every
+            # socket: clients connect, and the status tells them why no prices come.
+            logger.exception("the live feed cannot start")
+            runtime.hub.status_text = dumps(
+                {
+                    "type": "status",
+                    "provider": settings.MARKET_DATA_PROVIDER,
+                    "state": "stale",
+                    "reason": f"the price feed cannot start: {exc}",
+                    "timestamp": datetime.now(UTC).isoformat(timespec="microseconds"),
+                }
+            )
+        else:
+            runtime.feed_task = asyncio.create_task(_run_feed(runtime.feed), name="live-feed")
+    await runtime.hub.start()
+
+
+async def _run_feed(feed: FeedRunner) -> None:
+    try:
+        await feed.run()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("the in-process feed runner stopped")
+
+
+async def shutdown() -> None:
+    """Stop the hub and the in-process feed of the running loop (tests, server exit)."""
+    global _runtime
+    runtime, _runtime = _runtime, None
+    if runtime is None or runtime.loop is not asyncio.get_running_loop():
+        return
+    if runtime.hub is not None:
+        await runtime.hub.stop()
+    if runtime.feed is not None:
+        await runtime.feed.stop()
+    if runtime.feed_task is not None:
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(runtime.feed_task, 5)

@@ -1,0 +1,72 @@
+"""Writes for the live app: storing alerts, replacing a user's alert rules."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from django.db import transaction
+
+from live.models import Alert, AlertRule
+from tradepulse.alerts import Alert as EngineAlert
+
+logger = logging.getLogger(__name__)
+
+
+def alerts_store(alerts: Iterable[tuple[EngineAlert, int | None]]) -> int:
+    """Insert alerts raised by the feed, each with the user whose rule fired it (None = the
+    global rule), in one statement. Returns how many were stored."""
+    rows = [
+        Alert(
+            user_id=user_id,
+            ticker=alert.ticker,
+            direction=alert.direction,
+            change_pct=alert.change_pct,
+            reference_price=alert.reference_price,
+            price=alert.price,
+            window_seconds=alert.window_seconds,
+            timestamp=alert.timestamp,
+        )
+        for alert, user_id in alerts
+    ]
+    if rows:
+        Alert.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
+def alert_rules_replace(*, user, rules: Sequence[dict]) -> list[AlertRule]:
+    """Replace all of ``user``'s rules with ``rules`` (already validated: ``ticker``,
+    ``threshold_pct`` as Decimal, ``window_seconds`` as int), then tell the feed."""
+    with transaction.atomic():
+        AlertRule.objects.filter(user=user).delete()
+        created = AlertRule.objects.bulk_create(
+            [
+                AlertRule(
+                    user=user,
+                    ticker=rule["ticker"],
+                    threshold_pct=Decimal(rule["threshold_pct"]).quantize(Decimal("0.01")),
+                    window_seconds=int(rule["window_seconds"]),
+                )
+                for rule in rules
+            ]
+        )
+        transaction.on_commit(notify_rules_changed)
+    return sorted(created, key=lambda rule: rule.ticker)
+
+
+def notify_rules_changed() -> None:
+    """Ask the feed to reload rules now. Best effort: the feed also reloads periodically,
+    so a lost message (no feed running, a full channel) only delays the change."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from live.protocol import CONTROL_CHANNEL
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.send)(CONTROL_CHANNEL, {"type": "feed.rules_changed"})
+    except Exception:  # a notification must never fail the request that saved the rules
+        logger.info("could not notify the feed of changed alert rules", exc_info=True)

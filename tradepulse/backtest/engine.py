@@ -1,0 +1,468 @@
+"""The backtest engine: fills, sizing, equity and results.
+
+Execution follows backtesting.py 0.6's defaults (``Backtest(data, strategy)`` with
+``trade_on_close=False, hedging=False, exclusive_orders=False, finalize_trades=False``):
+
+* A strategy decides after a bar's close; the order fills at the next bar's open. A decision on
+  the last bar never fills. Decisions start on bar ``strategy.warmup + 1``.
+* Entries size to all available equity in whole units, the commission counted inside the unit
+  cost: ``units = floor(cash * (1 - eps) / (price * (1 + commission)))``; with too little cash
+  for one unit the entry is skipped.
+* The commission is a fraction of traded value, charged on entry and on exit.
+* Equity is marked at each bar's close. If it reaches zero or below (a short can lose more than
+  the account), the position is closed at that close and the account stops trading.
+* A position still open at the end is valued at the last close in the equity, but is not a
+  closed trade: it counts in no trade statistic, nor in exposure or commissions.
+
+Signals and equity are vectorised; only the list of position changes is walked in Python.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from .data import validate_bars
+from .errors import BacktestError, DataError
+from .stats import DURATION_STATS, STAT_NAMES, Calendar, ClosedTrades, compute_stats_many
+from .strategies import Strategy
+
+# backtesting.py sizes "all equity" orders as this fraction, so whole-unit rounding agrees.
+_FULL_EQUITY = 1 - sys.float_info.epsilon
+
+TRADE_COLUMNS = (
+    "entry_bar",
+    "exit_bar",
+    "entry_time",
+    "exit_time",
+    "size",
+    "entry_price",
+    "exit_price",
+    "pnl",
+    "return_pct",
+    "commission",
+    "duration",
+)
+
+
+@dataclass
+class Simulation:
+    """Raw outcome of :func:`simulate`: the closed trades, equity and any open position."""
+
+    trades: ClosedTrades
+    size: npt.NDArray[np.int64]
+    entry_price: npt.NDArray[np.float64]
+    exit_price: npt.NDArray[np.float64]
+    equity: npt.NDArray[np.float64]
+    open_trade: dict[str, Any] | None
+
+
+def _walk_changes(
+    prices: list[float],
+    unit_costs: list[float],
+    wanted: list[int],
+    cash: float,
+    rate: float,
+    cheapest_after: list[float],
+) -> tuple[list[int], list[float]]:
+    """Position (signed units) and cash after each change; the one sequential part.
+
+    Whole-unit sizing depends on the cash left by the previous trade. A position opened at one
+    change is always closed at the next, since the target moved away from it.
+    ``cheapest_after[i]`` is the lowest unit cost from change ``i`` on: once a flat account
+    cannot pay for one unit of it, no later entry can fill and the walk ends early.
+    """
+    money = cash
+    pos = 0
+    entry = 0.0
+    held_after: list[int] = []
+    cash_after: list[float] = []
+    for i, (price, unit_cost, target) in enumerate(zip(prices, unit_costs, wanted, strict=True)):
+        if not pos and money * _FULL_EQUITY < cheapest_after[i]:
+            rest = len(prices) - i
+            return held_after + [0] * rest, cash_after + [money] * rest
+        if pos:
+            money += pos * (price - entry) - abs(pos) * price * rate
+            pos = 0
+        if target:
+            available = money if money > 0 else 0.0
+            units = int((available * 1.0 * _FULL_EQUITY) // unit_cost)
+            if units and not units * unit_cost > available:
+                money -= units * price * rate
+                pos = units * target
+                entry = price
+        held_after.append(pos)
+        cash_after.append(money)
+    return held_after, cash_after
+
+
+def _walk_long_only(
+    prices: list[float],
+    unit_costs: list[float],
+    cash: float,
+    rate: float,
+    cheapest_after: list[float],
+) -> tuple[list[int], list[float]]:
+    """:func:`_walk_changes` when changes alternate buy, sell, buy, ... (half the work)."""
+    money = cash
+    held_after: list[int] = []
+    cash_after: list[float] = []
+    buys = prices[0::2]
+    sells = prices[1::2] + [None] * (len(prices) % 2)
+    for i, (buy, sell, unit_cost) in enumerate(zip(buys, sells, unit_costs[0::2], strict=True)):
+        available = money if money > 0 else 0.0
+        if available * _FULL_EQUITY < cheapest_after[2 * i]:
+            rest = len(prices) - 2 * i
+            return held_after + [0] * rest, cash_after + [money] * rest
+        units = int((available * 1.0 * _FULL_EQUITY) // unit_cost)
+        if units and not units * unit_cost > available:
+            money -= units * buy * rate
+            held_after.append(units)
+            cash_after.append(money)
+            if sell is not None:
+                money += units * (sell - buy) - units * sell * rate
+        else:
+            held_after.append(0)
+            cash_after.append(money)
+        if sell is not None:
+            held_after.append(0)
+            cash_after.append(money)
+    return held_after, cash_after
+
+
+def _trade_results(
+    size: npt.NDArray[np.int64],
+    entry: npt.NDArray[np.float64],
+    exit_: npt.NDArray[np.float64],
+    rate: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Commission, profit and return (fraction) of closed trades, as backtesting.py computes."""
+    abs_size = np.abs(size)
+    commission = abs_size * exit_ * rate + abs_size * entry * rate
+    pnl = size * (exit_ - entry) - commission
+    ret = np.sign(size) * (exit_ / entry - 1) - commission / (abs_size * entry)
+    return commission, pnl, ret
+
+
+def simulate_many(
+    open_: npt.NDArray[np.float64],
+    close: npt.NDArray[np.float64],
+    targets: list[npt.NDArray[np.int8]],
+    first_decision_bars: list[int],
+    cash: float,
+    commission: float,
+) -> tuple[list[Simulation], npt.NDArray[np.float64]]:
+    """Run the broker for several target series over one price series.
+
+    ``targets[i][t]`` is acted on after the close of bar ``t`` when it differs from
+    ``targets[i][t - 1]``; targets before ``first_decision_bars[i]`` count as flat. Returns one
+    :class:`Simulation` per target series and the equity curves as a 2-D array (row ``i``).
+    """
+    n = len(close)
+    k = len(targets)
+    rate = float(commission)
+    cash = float(cash)
+    # Bars where each row's target changes, found for all rows at once. Targets count from
+    # the row's first decision bar on (as if flat before); the last bar never fills.
+    stacked = np.stack([np.asarray(t, dtype=np.int8) for t in targets])
+    firsts = np.asarray(first_decision_bars, dtype=np.int64)
+    row_of, change = np.nonzero(stacked[:, 1:-1] != stacked[:, :-2])
+    change = change + 1
+    keep = change > firsts[row_of]
+    row_of, change = row_of[keep], change[keep]
+    starting = np.flatnonzero(
+        (firsts < n - 1) & (stacked[np.arange(k), np.minimum(firsts, n - 1)] != 0)
+    )
+    if len(starting):
+        row_of = np.concatenate((row_of, starting))
+        change = np.concatenate((change, firsts[starting]))
+        order = np.lexsort((change, row_of))
+        row_of, change = row_of[order], change[order]
+    wanted = stacked[row_of, change]
+    fills = change + 1
+    prices = open_[fills]
+    # Unit cost with the commission inside, by backtesting.py's operations (bit for bit).
+    unit_costs = prices + _FULL_EQUITY * prices * rate / _FULL_EQUITY
+    counts = np.bincount(row_of, minlength=k)
+    starts = np.cumsum(counts) - counts
+    # Rows whose changes alternate buy, sell, buy, ... take the shorter long-only walk.
+    parity = (np.arange(len(row_of)) - starts[row_of]) % 2
+    irregular = np.bincount(row_of, weights=wanted != (parity == 0), minlength=k) > 0
+
+    # Lowest entry cost from each change to the end of its row (exits cost nothing).
+    entry_costs = np.where(wanted != 0, unit_costs, np.inf)
+    cheapest = np.empty(len(entry_costs))
+    for i in range(k):
+        lo, hi = int(starts[i]), int(starts[i] + counts[i])
+        cheapest[lo:hi] = np.minimum.accumulate(entry_costs[lo:hi][::-1])[::-1]
+    price_list, cost_list, want_list = prices.tolist(), unit_costs.tolist(), wanted.tolist()
+    cheapest_list = cheapest.tolist()
+    held_all: list[int] = []
+    cash_all: list[float] = []
+    for i in range(k):
+        lo, hi = int(starts[i]), int(starts[i] + counts[i])
+        if irregular[i]:
+            held_list, cash_list = _walk_changes(
+                price_list[lo:hi],
+                cost_list[lo:hi],
+                want_list[lo:hi],
+                cash,
+                rate,
+                cheapest_list[lo:hi],
+            )
+        else:
+            held_list, cash_list = _walk_long_only(
+                price_list[lo:hi], cost_list[lo:hi], cash, rate, cheapest_list[lo:hi]
+            )
+        held_all += held_list
+        cash_all += cash_list
+
+    # All rows at once from here: row r's changes are a slice of these flat arrays.
+    held = np.asarray(held_all, dtype=np.int64)
+    state_bar = np.insert(fills + row_of * n, starts, np.arange(k) * n)
+    state_cash = np.insert(np.asarray(cash_all, dtype=np.float64), starts, cash)
+    state_size = np.insert(held.astype(np.float64), starts, 0.0)
+    state_entry = np.insert(np.where(held != 0, prices, 0.0), starts, 0.0)
+    lengths = np.diff(np.append(state_bar, k * n))
+    size_per_bar = np.repeat(state_size, lengths)
+    equity = np.repeat(state_cash, lengths)
+    equity += (close if k == 1 else np.tile(close, k)) * size_per_bar
+    equity -= size_per_bar * np.repeat(state_entry, lengths)
+    equity = equity.reshape(k, n)
+
+    # A position opened at one change closes at the row's next change.
+    opened = np.flatnonzero((held[:-1] != 0) & (row_of[:-1] == row_of[1:]))
+    t_row = row_of[opened]
+    t_entry, t_exit, t_size = fills[opened], fills[opened + 1], held[opened]
+    t_entry_px, t_exit_px = prices[opened], prices[opened + 1]
+    per_row = np.bincount(t_row, minlength=k)
+    bounds = np.concatenate(([0], np.cumsum(per_row))).tolist()
+    columns = [
+        [col[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        for col in (
+            t_entry,
+            t_exit,
+            t_size,
+            t_entry_px,
+            t_exit_px,
+            *_trade_results(t_size, t_entry_px, t_exit_px, rate),
+        )
+    ]
+
+    sims = []
+    for i in range(k):
+        t_entry, t_exit, t_size, t_entry_px, t_exit_px, comm, pnl, ret = (col[i] for col in columns)
+        last = starts[i] + counts[i] - 1
+        open_trade: dict[str, Any] | None = None
+        if counts[i] and held[last] != 0:
+            open_trade = {
+                "entry_bar": int(fills[last]),
+                "size": int(held[last]),
+                "entry_price": float(prices[last]),
+            }
+        first = first_decision_bars[i]
+        tail = equity[i, first:]
+        if len(tail) and tail.min() <= 0:
+            # Out of money: close what is open at this bar's close and stop, as backtesting.py.
+            stop = int(np.flatnonzero(tail <= 0)[0]) + first
+            keep = t_exit <= stop
+            t_entry, t_exit, t_size = t_entry[keep], t_exit[keep], t_size[keep]
+            t_entry_px, t_exit_px = t_entry_px[keep], t_exit_px[keep]
+            row_fills = fills[starts[i] : starts[i] + counts[i]]
+            j = int(np.searchsorted(row_fills, stop, side="right")) - 1
+            if j >= 0 and held[starts[i] + j]:
+                t_entry = np.append(t_entry, row_fills[j])
+                t_exit = np.append(t_exit, stop)
+                t_size = np.append(t_size, held[starts[i] + j])
+                t_entry_px = np.append(t_entry_px, prices[starts[i] + j])
+                t_exit_px = np.append(t_exit_px, close[stop])
+            comm, pnl, ret = _trade_results(t_size, t_entry_px, t_exit_px, rate)
+            equity[i, stop:] = 0.0
+            open_trade = None
+        trades = ClosedTrades(
+            entry_bar=t_entry, exit_bar=t_exit, pnl=pnl, return_frac=ret, commission=comm
+        )
+        sims.append(Simulation(trades, t_size, t_entry_px, t_exit_px, equity[i], open_trade))
+    return sims, equity
+
+
+def simulate(
+    open_: npt.NDArray[np.float64],
+    close: npt.NDArray[np.float64],
+    target: npt.NDArray[np.int8],
+    first_decision_bar: int,
+    cash: float,
+    commission: float,
+) -> Simulation:
+    """:func:`simulate_many` for a single target series."""
+    sims, _ = simulate_many(open_, close, [target], [first_decision_bar], cash, commission)
+    return sims[0]
+
+
+@dataclass
+class BacktestResult:
+    """Outcome of one backtest.
+
+    ``stats`` maps every name of :data:`~tradepulse.backtest.stats.STAT_NAMES` to a value:
+    ``start``/``end`` are ``pd.Timestamp`` (UTC), durations are ``pd.Timedelta`` or ``None``
+    when undefined, other figures are ``float`` (NaN when undefined) and ``trades`` is ``int``.
+    ``trades`` is a DataFrame of closed trades (columns :data:`TRADE_COLUMNS`; ``size`` is
+    negative for shorts, ``return_pct`` in percent after commissions). ``equity`` is the account
+    value at each bar's close; ``open_trade`` describes a position still open at the end.
+    """
+
+    strategy: Strategy
+    bars: pd.DataFrame
+    stats: dict[str, Any]
+    trades: pd.DataFrame
+    equity: pd.Series
+    cash: float
+    commission: float
+    open_trade: dict[str, Any] | None = None
+
+    @cached_property
+    def indicators(self) -> dict[str, npt.NDArray[np.float64]]:
+        """The strategy's indicator lines on these bars (computed when first asked for)."""
+        return self.strategy.indicators(self.bars["Close"].to_numpy(dtype=np.float64))
+
+    @property
+    def drawdown_pct(self) -> pd.Series:
+        """Drawdown from the running equity peak at each bar, in percent (<= 0)."""
+        eq = self.equity.to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dd = (eq / np.maximum.accumulate(eq) - 1) * 100
+        return pd.Series(dd, index=self.equity.index, name="Drawdown [%]")
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The statistics as JSON-safe values.
+
+        Timestamps become ISO 8601 strings, durations become seconds (float), NaN and
+        infinities become ``None``. Keys are exactly :data:`STAT_NAMES`.
+        """
+        return {
+            key: json_safe(self.stats[key], duration=key in DURATION_STATS) for key in STAT_NAMES
+        }
+
+    def trades_json(self) -> list[dict[str, Any]]:
+        """The closed trades as JSON-safe dicts (times ISO 8601, duration in seconds)."""
+        rows = []
+        for row in self.trades.itertuples(index=False):
+            rows.append(
+                {
+                    name: json_safe(getattr(row, name), duration=name == "duration")
+                    for name in TRADE_COLUMNS
+                }
+            )
+        return rows
+
+
+def json_safe(value: Any, *, duration: bool = False) -> Any:
+    """A JSON-safe copy of one statistic value (see :meth:`BacktestResult.to_json_dict`)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timedelta):
+        return None if pd.isna(value) else value.total_seconds()
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.isoformat()
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value
+
+
+def _check_money(cash: float, commission: float) -> tuple[float, float]:
+    if not (isinstance(cash, (int, float, np.number)) and math.isfinite(cash) and cash > 0):
+        raise BacktestError(f"cash must be a positive number, got {cash!r}")
+    if not (isinstance(commission, (int, float, np.number)) and 0 <= commission < 0.1):
+        raise BacktestError(f"commission must be a fraction in [0, 0.1), got {commission!r}")
+    return float(cash), float(commission)
+
+
+def _check_length(n: int, strategy: Strategy) -> None:
+    if n < 2 or n <= strategy.warmup:
+        raise DataError(
+            f"{n} bars are too few for {strategy!r}: it needs at least "
+            f"{max(2, strategy.warmup + 1)}"
+        )
+
+
+def run_prepared(
+    bars: pd.DataFrame,
+    calendar: Calendar,
+    strategies: list[Strategy],
+    targets: list[npt.NDArray[np.int8]],
+    cash: float,
+    commission: float,
+) -> tuple[list[dict[str, Any]], list[Simulation]]:
+    """Simulate and compute statistics for several strategies on validated bars at once."""
+    open_ = bars["Open"].to_numpy(dtype=np.float64)
+    close = bars["Close"].to_numpy(dtype=np.float64)
+    warmups = [strategy.warmup for strategy in strategies]
+    sims, equity = simulate_many(open_, close, targets, [w + 1 for w in warmups], cash, commission)
+    stats = compute_stats_many(calendar, close, equity, [sim.trades for sim in sims], warmups)
+    return stats, sims
+
+
+def backtest(
+    bars: pd.DataFrame,
+    strategy: Strategy,
+    *,
+    cash: float = 10_000.0,
+    commission: float = 0.0,
+) -> BacktestResult:
+    """Backtest ``strategy`` on OHLC ``bars`` and return its :class:`BacktestResult`.
+
+    ``bars`` is anything :func:`~tradepulse.backtest.data.validate_bars` accepts (a DataFrame
+    with Open/High/Low/Close and dates); ``commission`` is a fraction of traded value charged on
+    entry and on exit. Raises :class:`DataError` on bad bars, :class:`BacktestError` on bad
+    money settings.
+    """
+    cash, commission = _check_money(cash, commission)
+    bars = validate_bars(bars)
+    _check_length(len(bars), strategy)
+    calendar = Calendar.from_index(bars.index)
+    close = bars["Close"].to_numpy(dtype=np.float64)
+    target = strategy.target_positions(close)
+    all_stats, sims = run_prepared(bars, calendar, [strategy], [target], cash, commission)
+    stats, sim = all_stats[0], sims[0]
+    index = bars.index
+    t = sim.trades
+    trades = pd.DataFrame(
+        {
+            "entry_bar": t.entry_bar,
+            "exit_bar": t.exit_bar,
+            "entry_time": index[t.entry_bar],
+            "exit_time": index[t.exit_bar],
+            "size": sim.size,
+            "entry_price": sim.entry_price,
+            "exit_price": sim.exit_price,
+            "pnl": t.pnl,
+            "return_pct": t.return_frac * 100,
+            "commission": t.commission,
+        }
+    )
+    trades["duration"] = trades["exit_time"] - trades["entry_time"]
+    open_trade = sim.open_trade
+    if open_trade is not None:
+        open_trade = dict(open_trade, entry_time=index[open_trade["entry_bar"]])
+    return BacktestResult(
+        strategy=strategy,
+        bars=bars,
+        stats=stats,
+        trades=trades,
+        equity=pd.Series(sim.equity, index=index, name="Equity"),
+        cash=cash,
+        commission=commission,
+        open_trade=open_trade,
+    )

@@ -1,0 +1,152 @@
+"""Trading strategies as pure signal functions.
+
+Contract of a :class:`Strategy`:
+
+* Its parameters are plain attributes, validated in ``__init__`` (raising
+  :class:`~tradepulse.backtest.errors.StrategyError`), and listed by :meth:`Strategy.params`.
+* :meth:`Strategy.target_positions` maps the close prices seen so far to the desired position
+  sign after each bar's close: ``+1`` long, ``-1`` short, ``0`` flat. It is pure and causal:
+  element ``t`` depends only on ``close[: t + 1]``, so the backtester (on the whole history) and
+  a live runner (on the bars received so far, reading element ``-1``) run the same code and
+  reach the same decisions.
+* :attr:`Strategy.warmup` is the first bar at which all of the strategy's indicators exist.
+  Decisions start one bar later, at ``warmup + 1`` (as in backtesting.py, which needs the
+  previous bar's values too); earlier targets are ignored.
+
+The backtester acts on the bars where the target changes: after that bar's close it closes the
+open position if its direction differs from the target and opens the target position, both
+filled at the next bar's open. A target the cash cannot buy one unit of is skipped until the
+target changes again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import StrategyError
+from .indicators import MOVING_AVERAGES, FloatArray
+
+Int8Array = npt.NDArray[np.int8]
+
+
+class Strategy:
+    """Base class of strategies; see the module docstring for the contract."""
+
+    #: Attribute names that make up the strategy's parameters, in display order.
+    param_names: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def warmup(self) -> int:
+        """The first bar at which every indicator of the strategy exists."""
+        return 0
+
+    def params(self) -> dict[str, Any]:
+        """The strategy's parameters by name (JSON-safe values)."""
+        return {name: getattr(self, name) for name in self.param_names}
+
+    def target_positions(self, close: npt.ArrayLike) -> Int8Array:
+        """Desired position sign (+1/0/-1) after each bar's close; see the module contract."""
+        raise NotImplementedError
+
+    def indicators(self, close: npt.ArrayLike) -> dict[str, FloatArray]:
+        """Named indicator lines worth drawing beside the price (may be empty)."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.params() == other.params()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(self.params().items())))
+
+
+def _whole_number(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise StrategyError(f"{name} must be a whole number, got {value!r}")
+    if value < 1:
+        raise StrategyError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def crossings(
+    fast: FloatArray, slow: FloatArray
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Golden and death crosses per bar, strict and NaN-safe.
+
+    Golden at ``t``: ``fast[t-1] < slow[t-1] and fast[t] > slow[t]``; death is the reverse.
+    Bar 0 never crosses, and a comparison involving NaN is false, so NaN never crosses.
+    """
+    golden = np.zeros(len(fast), dtype=bool)
+    death = np.zeros(len(fast), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        above = fast > slow
+        below = fast < slow
+    golden[1:] = below[:-1] & above[1:]
+    death[1:] = above[:-1] & below[1:]
+    return golden, death
+
+
+def hold_values(values: Int8Array, at: npt.NDArray[np.intp], n: int) -> Int8Array:
+    """``n`` bars holding ``values[i]`` from bar ``at[i]`` until the next one (0 before)."""
+    held = np.concatenate(([0], values)).astype(np.int8)
+    lengths = np.diff(np.concatenate(([0], at, [n])))
+    return np.repeat(held, lengths)
+
+
+class MovingAverageCrossover(Strategy):
+    """Trade the crossings of a fast and a slow moving average of the close.
+
+    Long-only (the default): go long on a golden cross when flat, go flat on a death cross.
+    With ``allow_short``: every cross reverses, long after a golden cross and short after a death
+    cross. Crosses are strict (see :func:`crossings`), and no cross exists before both averages
+    do, so trading starts once the slow average exists (bar ``slow - 1`` is its first value, the
+    first possible cross is at bar ``slow``).
+    """
+
+    param_names = ("fast", "slow", "kind", "allow_short")
+
+    def __init__(
+        self, fast: int = 10, slow: int = 20, kind: str = "sma", allow_short: bool = False
+    ):
+        self.fast = _whole_number("fast", fast)
+        self.slow = _whole_number("slow", slow)
+        if self.fast >= self.slow:
+            raise StrategyError(f"fast ({self.fast}) must be smaller than slow ({self.slow})")
+        if kind not in MOVING_AVERAGES:
+            known = ", ".join(sorted(MOVING_AVERAGES))
+            raise StrategyError(f"kind must be one of {known}, got {kind!r}")
+        self.kind = kind
+        if not isinstance(allow_short, (bool, np.bool_)):
+            raise StrategyError(f"allow_short must be true or false, got {allow_short!r}")
+        self.allow_short = bool(allow_short)
+
+    @property
+    def warmup(self) -> int:
+        return self.slow - 1
+
+    def averages(self, close: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """The fast and slow averages of ``close`` (NaN during their warm-up)."""
+        average = MOVING_AVERAGES[self.kind]
+        return average(close, self.fast), average(close, self.slow)
+
+    def indicators(self, close: npt.ArrayLike) -> dict[str, FloatArray]:
+        fast, slow = self.averages(close)
+        kind = self.kind.upper()
+        return {f"{kind}({self.fast})": fast, f"{kind}({self.slow})": slow}
+
+    def target_positions(self, close: npt.ArrayLike) -> Int8Array:
+        fast, slow = self.averages(close)
+        return self.positions_from_averages(fast, slow)
+
+    def positions_from_averages(self, fast: FloatArray, slow: FloatArray) -> Int8Array:
+        """:meth:`target_positions` from precomputed averages (lets a sweep reuse them)."""
+        golden, death = crossings(fast, slow)
+        events = np.flatnonzero(golden | death)
+        values = np.where(golden[events], 1, -1 if self.allow_short else 0).astype(np.int8)
+        return hold_values(values, events, len(fast))
