@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 
 import django_filters
 from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from ledger.models import Trade
 from tradepulse.symbols import InvalidTicker, normalise_ticker
@@ -37,15 +39,28 @@ class TickerField(forms.CharField):
             raise forms.ValidationError(str(exc)) from None
 
 
-class SideField(forms.CharField):
+class LowercaseChoiceField(forms.CharField):
+    """A choice given in any case; ``choices`` and ``label`` are set by subclasses."""
+
+    choices: tuple[str, ...] = ()
+    label_name = "value"
+
     def to_python(self, value):
         value = super().to_python(value)
         if not value:
             return None
-        side = value.strip().lower()
-        if side not in Trade.Side.values:
-            raise forms.ValidationError(f"'{value}' is not a valid side; use 'buy' or 'sell'.")
-        return side
+        choice = value.strip().lower()
+        if choice not in self.choices:
+            options = " or ".join(f"'{c}'" for c in self.choices)
+            raise forms.ValidationError(
+                f"'{value}' is not a valid {self.label_name}; use {options}."
+            )
+        return choice
+
+
+class SideField(LowercaseChoiceField):
+    choices = tuple(Trade.Side.values)
+    label_name = "side"
 
 
 def upper_bound(end: tuple[datetime, bool]) -> tuple[datetime, bool]:
@@ -65,21 +80,26 @@ class TradeFilterForm(forms.Form):
         return cleaned
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class DateOrDateTimeFilter(django_filters.Filter):
     field_class = DateOrDateTimeField
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class TickerFilter(django_filters.Filter):
     field_class = TickerField
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class SideFilter(django_filters.Filter):
     field_class = SideField
 
 
-class TradeFilter(django_filters.FilterSet):
+class TickerDateRangeFilterSet(django_filters.FilterSet):
+    """``ticker``, ``start_date`` and ``end_date`` over a model with ``ticker`` and ``timestamp``;
+    lists of trades and of alerts share it."""
+
     ticker = TickerFilter(method="filter_ticker", help_text="Symbol, any case.")
-    side = SideFilter(method="filter_side", help_text="buy or sell, any case.")
     start_date = DateOrDateTimeFilter(
         method="filter_start",
         help_text="YYYY-MM-DD (from the start of that UTC day) or an ISO 8601 datetime.",
@@ -90,15 +110,11 @@ class TradeFilter(django_filters.FilterSet):
     )
 
     class Meta:
-        model = Trade
         fields: list[str] = []
         form = TradeFilterForm
 
     def filter_ticker(self, queryset, name, value):
         return queryset.filter(ticker=value) if value else queryset
-
-    def filter_side(self, queryset, name, value):
-        return queryset.filter(side=value) if value else queryset
 
     def filter_start(self, queryset, name, value):
         return queryset.filter(timestamp__gte=value[0]) if value else queryset
@@ -108,3 +124,13 @@ class TradeFilter(django_filters.FilterSet):
             return queryset
         bound, inclusive = upper_bound(value)
         return queryset.filter(**{"timestamp__lte" if inclusive else "timestamp__lt": bound})
+
+
+class TradeFilter(TickerDateRangeFilterSet):
+    side = SideFilter(method="filter_side", help_text="buy or sell, any case.")
+
+    class Meta(TickerDateRangeFilterSet.Meta):
+        model = Trade
+
+    def filter_side(self, queryset, name, value):
+        return queryset.filter(side=value) if value else queryset
