@@ -7,7 +7,7 @@ import time
 import pytest
 
 from algo.models import BacktestRun
-from tests.algo.conftest import redis_url
+from tests.conftest import redis_url
 from tradepulse.backtest import MovingAverageCrossover, backtest, synthetic_bars
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlparse
 
 import pytest
 
@@ -17,31 +14,6 @@ from tradepulse.market import MarketDataProvider, ProviderState, Tick
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 T0 = datetime(2025, 1, 20, 14, 30, tzinfo=UTC)
-
-
-def redis_url() -> str:
-    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _redis_reachable(url: str) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), 2):
-            return True
-    except OSError:
-        return False
-
-
-def pytest_runtest_setup(item):
-    if "redis" not in item.keywords or _redis_reachable(redis_url()):
-        return
-    message = (
-        f"Redis is not reachable at {redis_url()} (set TEST_REDIS_URL or start it with: "
-        'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no)'
-    )
-    if os.environ.get("TRADEPULSE_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{message}; required because TRADEPULSE_REQUIRE_SERVICES=1")
-    pytest.skip(message)
 
 
 class ScriptedProvider(MarketDataProvider):

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from live.feed import FeedConfig, FeedRunner
-from tests.live.conftest import ORIGIN, T0, ScriptedProvider, receive_until, redis_url
+from tests.conftest import redis_url
+from tests.live.conftest import ORIGIN, T0, ScriptedProvider, receive_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
