@@ -4,7 +4,7 @@ django-filter with ``iexact``/``gte``/``lte`` lookups and page-number pagination
 
 from django.urls import include, path
 from django_filters import rest_framework as filters
-from rest_framework import pagination, routers, serializers, viewsets
+from rest_framework import authentication, pagination, routers, serializers, throttling, viewsets
 
 from ledger.models import Trade
 
@@ -42,6 +42,12 @@ class PeerPagination(pagination.PageNumberPagination):
 
 
 class PeerTradeViewSet(viewsets.ModelViewSet):
+    # DRF's stock classes, as the DRF documentation sets them up.
+    authentication_classes = [
+        authentication.TokenAuthentication,
+        authentication.SessionAuthentication,
+    ]
+    throttle_classes = [throttling.AnonRateThrottle, throttling.UserRateThrottle]
     serializer_class = PeerTradeSerializer
     filter_backends = [filters.DjangoFilterBackend]
     filterset_class = PeerTradeFilter

@@ -9,9 +9,22 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.models import Trade
-from tradepulse.trades import clean_trade
+from tradepulse.trades import DECIMAL_PLACES, MAX_DIGITS, clean_trade
 
 BULK_BATCH_SIZE = 2000
+COPY_COLUMNS = (
+    "id",
+    "owner_id",
+    "ticker",
+    "side",
+    "price",
+    "quantity",
+    "timestamp",
+    "source",
+    "source_ref",
+    "created_at",
+    "updated_at",
+)
 
 
 def trade_create(
@@ -19,9 +32,56 @@ def trade_create(
 ) -> Trade:
     """Validate ``data`` and store one trade. Raises ``TradeFieldErrors`` on bad input."""
     fields = clean_trade(data)
-    fields.setdefault("timestamp", timezone.now())
-    # One INSERT is atomic by itself; an explicit transaction would only add round trips.
-    return Trade.objects.create(owner=owner, source=source, source_ref=source_ref, **fields)
+    now = timezone.now()
+    trade = Trade(
+        owner=owner,
+        source=source,
+        source_ref=source_ref,
+        created_at=now,
+        updated_at=now,
+        timestamp=fields.get("timestamp") or now,
+        ticker=fields["ticker"],
+        side=fields["side"],
+        price=fields["price"],
+        quantity=fields["quantity"],
+    )
+    trade.pk = _insert_one(trade)
+    trade._state.adding = False
+    trade._state.db = connection.alias
+    return trade
+
+
+_INSERT_COLUMNS = COPY_COLUMNS[1:]
+
+
+def _insert_one(trade: Trade) -> int:
+    """One plain ``INSERT ... RETURNING id`` for the hot path of the API.
+
+    The values are validated already, so the ORM's save machinery (signals, field pre-save,
+    SQL compilation per request) would only add cost. One statement is atomic by itself.
+    """
+    ops = connection.ops
+    values = [
+        trade.owner_id,
+        trade.ticker,
+        trade.side,
+        ops.adapt_decimalfield_value(trade.price, MAX_DIGITS, DECIMAL_PLACES),
+        ops.adapt_decimalfield_value(trade.quantity, MAX_DIGITS, DECIMAL_PLACES),
+        ops.adapt_datetimefield_value(trade.timestamp),
+        trade.source,
+        trade.source_ref,
+        ops.adapt_datetimefield_value(trade.created_at),
+        ops.adapt_datetimefield_value(trade.updated_at),
+    ]
+    table = ops.quote_name(Trade._meta.db_table)
+    columns = ", ".join(ops.quote_name(c) for c in _INSERT_COLUMNS)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(values))})"
+    with connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:
+            cursor.execute(sql + " RETURNING " + ops.quote_name("id"), values)
+            return cursor.fetchone()[0]
+        cursor.execute(sql, values)
+        return cursor.lastrowid
 
 
 def trade_update(*, trade: Trade, data: Mapping[str, Any], partial: bool) -> Trade:
@@ -37,21 +97,6 @@ def trade_update(*, trade: Trade, data: Mapping[str, Any], partial: bool) -> Tra
 def trade_delete(*, trade: Trade) -> None:
     with transaction.atomic():
         trade.delete()
-
-
-COPY_COLUMNS = (
-    "id",
-    "owner_id",
-    "ticker",
-    "side",
-    "price",
-    "quantity",
-    "timestamp",
-    "source",
-    "source_ref",
-    "created_at",
-    "updated_at",
-)
 
 
 def trades_store(

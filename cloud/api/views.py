@@ -12,7 +12,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from cloud.analysis import configured_backend, saved_analysis
@@ -20,6 +19,7 @@ from cloud.api.serializers import AnalysisOutcomeSerializer, SavedAnalysisSerial
 from cloud.destinations import configured_destination
 from cloud.exceptions import AnalysisBackendError, AnalysisTimeout, InvalidDestination
 from ledger.api import errors
+from ledger.api.throttling import AnonWindowThrottle, UserWindowThrottle
 from tradepulse.analysis import InvalidDate, parse_day
 
 
@@ -33,7 +33,7 @@ errors.register(AnalysisBackendError, 502, _outcome_body(502))
 errors.register(InvalidDestination, 502, _outcome_body(502))
 
 
-class AnalysisRunThrottle(UserRateThrottle):
+class AnalysisRunThrottle(UserWindowThrottle):
     """Runs of the analysis per user, at ``TRADE_ANALYSIS_RATE``."""
 
     scope = "trade_analysis"
@@ -55,7 +55,7 @@ _FAILURE = OpenApiResponse(
 
 
 class TradeAnalysisView(APIView):
-    throttle_classes = [AnonRateThrottle, UserRateThrottle, AnalysisRunThrottle]
+    throttle_classes = [AnonWindowThrottle, UserWindowThrottle, AnalysisRunThrottle]
 
     @extend_schema(
         operation_id="trade_analysis_run",

@@ -111,3 +111,19 @@ def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_token_of_an_inactive_user_is_refused(api, user):
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    response = api.get("/api/trades/")
+    assert response.status_code == 401
+    assert "inactive" in response.json()["detail"]
+
+
+def test_token_authenticates_as_its_own_user(api, other_api, user, other_user):
+    from tests.ledger.helpers import add_trade
+
+    mine = add_trade(user)
+    assert [t["id"] for t in api.get("/api/trades/").json()["results"]] == [mine.id]
+    assert other_api.get("/api/trades/").json()["results"] == []
