@@ -104,37 +104,47 @@ def _walk_changes(
 
 
 def _walk_long_only(
-    prices: list[float],
-    unit_costs: list[float],
+    buys: list[float],
+    buy_costs: list[float],
+    sells: list[float],
     cash: float,
     rate: float,
     cheapest_after: list[float],
-) -> tuple[list[int], list[float]]:
-    """:func:`_walk_changes` when changes alternate buy, sell, buy, ... (half the work)."""
+) -> tuple[list[int], list[int], list[float]]:
+    """:func:`_walk_changes` when changes alternate buy, sell, buy, ...: only fills cost work.
+
+    ``buys[i]``/``sells[i]`` are the fill prices of round trip ``i`` (``sells`` may be one
+    shorter), ``buy_costs[i]`` the unit cost of its entry and ``cheapest_after[i]`` the lowest
+    unit cost from entry ``i`` on. Returns the round trips that filled: their index, units and
+    the cash after their entry commission. The cash between round trips follows from these
+    (the caller vectorises it): an entry that does not fill leaves the cash as it was, and an
+    exit adds ``units * (sell - buy) - units * sell * rate``.
+    """
     money = cash
-    held_after: list[int] = []
-    cash_after: list[float] = []
-    buys = prices[0::2]
-    sells = prices[1::2] + [None] * (len(prices) % 2)
-    for i, (buy, sell, unit_cost) in enumerate(zip(buys, sells, unit_costs[0::2], strict=True)):
+    available = money if money > 0 else 0.0
+    budget = available * _FULL_EQUITY
+    filled: list[int] = []
+    bought: list[int] = []
+    cash_in: list[float] = []
+    if len(sells) < len(buys):
+        sells = [*sells, 0.0]  # the last entry has no exit: its cash after "exit" is unused
+    pairs = zip(buys, sells, buy_costs, cheapest_after, strict=True)
+    for i, (buy, sell, unit_cost, cheapest) in enumerate(pairs):
+        if budget < unit_cost:  # not one unit: skipped, and the cash stays as it is
+            if budget < cheapest:
+                break  # no later entry can fill either
+            continue
+        units = int(budget // unit_cost)
+        if not units or units * unit_cost > available:
+            continue
+        money -= units * buy * rate
+        filled.append(i)
+        bought.append(units)
+        cash_in.append(money)
+        money += units * (sell - buy) - units * sell * rate
         available = money if money > 0 else 0.0
-        if available * _FULL_EQUITY < cheapest_after[2 * i]:
-            rest = len(prices) - 2 * i
-            return held_after + [0] * rest, cash_after + [money] * rest
-        units = int((available * 1.0 * _FULL_EQUITY) // unit_cost)
-        if units and not units * unit_cost > available:
-            money -= units * buy * rate
-            held_after.append(units)
-            cash_after.append(money)
-            if sell is not None:
-                money += units * (sell - buy) - units * sell * rate
-        else:
-            held_after.append(0)
-            cash_after.append(money)
-        if sell is not None:
-            held_after.append(0)
-            cash_after.append(money)
-    return held_after, cash_after
+        budget = available * _FULL_EQUITY
+    return filled, bought, cash_in
 
 
 def _trade_results(
@@ -149,6 +159,50 @@ def _trade_results(
     pnl = size * (exit_ - entry) - commission
     ret = np.sign(size) * (exit_ / entry - 1) - commission / (abs_size * entry)
     return commission, pnl, ret
+
+
+# Bars per slice when building equity curves: the temporaries of a slice stay in the CPU cache
+# and are reused, where whole-curve temporaries would each be a fresh array (page faults).
+_EQUITY_CHUNK = 1 << 15
+
+
+def _equity_curves(
+    close: npt.NDArray[np.float64],
+    k: int,
+    state_bar: npt.NDArray[np.int64],
+    state_cash: npt.NDArray[np.float64],
+    state_size: npt.NDArray[np.float64],
+    state_entry: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """``k`` equity curves from account states, as a ``(k, len(close))`` array.
+
+    State ``j`` holds from flat bar ``state_bar[j]`` (row ``r`` covers flat bars ``r * n`` to
+    ``(r + 1) * n - 1``) until the next state; its equity at a bar is
+    ``cash + close * size - size * entry``.
+    """
+    n = len(close)
+    state_end = np.append(state_bar[1:], k * n)
+    state_cost = state_size * state_entry
+    if k * n <= 4 * _EQUITY_CHUNK:
+        lengths = state_end - state_bar
+        equity = np.repeat(state_cash, lengths).reshape(k, n)
+        equity += close * np.repeat(state_size, lengths).reshape(k, n)
+        equity -= np.repeat(state_cost, lengths).reshape(k, n)
+        return equity
+    equity = np.empty((k, n))
+    flat = equity.reshape(-1)
+    for row in range(k):
+        for lo in range(0, n, _EQUITY_CHUNK):
+            hi = min(n, lo + _EQUITY_CHUNK)
+            a, b = row * n + lo, row * n + hi
+            first = int(np.searchsorted(state_bar, a, side="right")) - 1
+            last = int(np.searchsorted(state_bar, b, side="left"))
+            lengths = np.minimum(state_end[first:last], b) - np.maximum(state_bar[first:last], a)
+            part = flat[a:b]
+            part[:] = np.repeat(state_cash[first:last], lengths)
+            part += close[lo:hi] * np.repeat(state_size[first:last], lengths)
+            part -= np.repeat(state_cost[first:last], lengths)
+    return equity
 
 
 def simulate_many(
@@ -173,7 +227,10 @@ def simulate_many(
     # the row's first decision bar on (as if flat before); the last bar never fills.
     stacked = np.stack([np.asarray(t, dtype=np.int8) for t in targets])
     firsts = np.asarray(first_decision_bars, dtype=np.int64)
-    row_of, change = np.nonzero(stacked[:, 1:-1] != stacked[:, :-2])
+    if n > 2:
+        row_of, change = np.divmod(np.flatnonzero(stacked[:, 1:-1] != stacked[:, :-2]), n - 2)
+    else:
+        row_of = change = np.zeros(0, dtype=np.int64)
     change = change + 1
     keep = change > firsts[row_of]
     row_of, change = row_of[keep], change[keep]
@@ -196,46 +253,75 @@ def simulate_many(
     parity = (np.arange(len(row_of)) - starts[row_of]) % 2
     irregular = np.bincount(row_of, weights=wanted != (parity == 0), minlength=k) > 0
 
-    # Lowest entry cost from each change to the end of its row (exits cost nothing).
-    entry_costs = np.where(wanted != 0, unit_costs, np.inf)
-    cheapest = np.empty(len(entry_costs))
-    for i in range(k):
-        lo, hi = int(starts[i]), int(starts[i] + counts[i])
-        cheapest[lo:hi] = np.minimum.accumulate(entry_costs[lo:hi][::-1])[::-1]
-    price_list, cost_list, want_list = prices.tolist(), unit_costs.tolist(), wanted.tolist()
-    cheapest_list = cheapest.tolist()
-    held_all: list[int] = []
-    cash_all: list[float] = []
+    # Lowest entry cost from each change to the end of its row (exits cost nothing), for all
+    # rows at once: rows are laid side by side, padded, and accumulated from the right.
+    total = len(row_of)
+    width = int(counts.max()) if k else 0
+    column = np.arange(total) - starts[row_of]
+    grid = np.full((k, width), np.inf)
+    grid[row_of, column] = np.where(wanted != 0, unit_costs, np.inf)
+    cheapest = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1][row_of, column]
+
+    price_list, cost_list, cheapest_list = prices.tolist(), unit_costs.tolist(), cheapest.tolist()
+    held = np.zeros(total, dtype=np.int64)
+    cash_after = np.empty(total)
+    fill_at: list[int] = []
+    fill_units: list[int] = []
+    fill_cash: list[float] = []
+    walks: list[tuple[int, int, list[int], list[float]]] = []
     for i in range(k):
         lo, hi = int(starts[i]), int(starts[i] + counts[i])
         if irregular[i]:
             held_list, cash_list = _walk_changes(
                 price_list[lo:hi],
                 cost_list[lo:hi],
-                want_list[lo:hi],
+                wanted[lo:hi].tolist(),
                 cash,
                 rate,
                 cheapest_list[lo:hi],
             )
-        else:
-            held_list, cash_list = _walk_long_only(
-                price_list[lo:hi], cost_list[lo:hi], cash, rate, cheapest_list[lo:hi]
-            )
-        held_all += held_list
-        cash_all += cash_list
+            walks.append((lo, hi, held_list, cash_list))
+            continue
+        filled, bought, cash_in = _walk_long_only(
+            price_list[lo:hi:2],
+            cost_list[lo:hi:2],
+            price_list[lo + 1 : hi : 2],
+            cash,
+            rate,
+            cheapest_list[lo:hi:2],
+        )
+        fill_at += [lo + 2 * j for j in filled]
+        fill_units += bought
+        fill_cash += cash_in
+
+    # Cash after each change of the long-only rows: a filled entry has its own, the exit after
+    # it adds the trade's result, and every other change keeps the cash of the change before
+    # it (the starting cash at the start of a row).
+    at = np.asarray(fill_at, dtype=np.int64)
+    units = np.asarray(fill_units, dtype=np.int64)
+    held[at] = units
+    defined = np.zeros(total, dtype=bool)
+    value = np.empty(total)
+    defined[starts[counts > 0]] = True
+    value[starts[counts > 0]] = cash
+    defined[at] = True
+    value[at] = fill_cash
+    exits = at[(at + 1 < total) & (row_of[np.minimum(at + 1, total - 1)] == row_of[at])]
+    exit_units = held[exits].astype(np.float64)
+    sold, paid = prices[exits + 1], prices[exits]
+    defined[exits + 1] = True
+    value[exits + 1] = value[exits] + (exit_units * (sold - paid) - exit_units * sold * rate)
+    np.take(value, np.maximum.accumulate(np.where(defined, np.arange(total), 0)), out=cash_after)
+    for lo, hi, held_list, cash_list in walks:
+        held[lo:hi] = held_list
+        cash_after[lo:hi] = cash_list
 
     # All rows at once from here: row r's changes are a slice of these flat arrays.
-    held = np.asarray(held_all, dtype=np.int64)
     state_bar = np.insert(fills + row_of * n, starts, np.arange(k) * n)
-    state_cash = np.insert(np.asarray(cash_all, dtype=np.float64), starts, cash)
+    state_cash = np.insert(cash_after, starts, cash)
     state_size = np.insert(held.astype(np.float64), starts, 0.0)
     state_entry = np.insert(np.where(held != 0, prices, 0.0), starts, 0.0)
-    lengths = np.diff(np.append(state_bar, k * n))
-    size_per_bar = np.repeat(state_size, lengths)
-    equity = np.repeat(state_cash, lengths)
-    equity += (close if k == 1 else np.tile(close, k)) * size_per_bar
-    equity -= size_per_bar * np.repeat(state_entry, lengths)
-    equity = equity.reshape(k, n)
+    equity = _equity_curves(close, k, state_bar, state_cash, state_size, state_entry)
 
     # A position opened at one change closes at the row's next change.
     opened = np.flatnonzero((held[:-1] != 0) & (row_of[:-1] == row_of[1:]))
@@ -256,21 +342,33 @@ def simulate_many(
         )
     ]
 
+    # Per row: the last change (a position still open at the end) and whether the account ran
+    # out of money (equity is the starting cash until the first fill, so the whole row counts).
+    last = np.maximum(starts + counts - 1, 0)
+    if total:
+        open_at_end = ((counts > 0) & (held[last] != 0)).tolist()
+        last_fill, last_size, last_price = (
+            fills[last].tolist(),
+            held[last].tolist(),
+            prices[last].tolist(),
+        )
+    else:
+        open_at_end = [False] * k
+    ruined = (equity.min(axis=1) <= 0).tolist() if n else [False] * k
     sims = []
     for i in range(k):
         t_entry, t_exit, t_size, t_entry_px, t_exit_px, comm, pnl, ret = (col[i] for col in columns)
-        last = starts[i] + counts[i] - 1
         open_trade: dict[str, Any] | None = None
-        if counts[i] and held[last] != 0:
+        if open_at_end[i]:
             open_trade = {
-                "entry_bar": int(fills[last]),
-                "size": int(held[last]),
-                "entry_price": float(prices[last]),
+                "entry_bar": last_fill[i],
+                "size": last_size[i],
+                "entry_price": last_price[i],
             }
-        first = first_decision_bars[i]
-        tail = equity[i, first:]
-        if len(tail) and tail.min() <= 0:
+        if ruined[i]:
             # Out of money: close what is open at this bar's close and stop, as backtesting.py.
+            first = first_decision_bars[i]
+            tail = equity[i, first:]
             stop = int(np.flatnonzero(tail <= 0)[0]) + first
             keep = t_exit <= stop
             t_entry, t_exit, t_size = t_entry[keep], t_exit[keep], t_size[keep]

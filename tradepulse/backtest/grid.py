@@ -15,7 +15,7 @@ import pandas as pd
 from .data import validate_bars
 from .engine import _check_length, _check_money, run_prepared
 from .errors import BacktestError
-from .indicators import MOVING_AVERAGES
+from .indicators import MOVING_AVERAGES, sma_many
 from .stats import DURATION_STATS, STAT_NAMES, Calendar
 from .strategies import MovingAverageCrossover
 
@@ -24,6 +24,10 @@ ProgressCallback = Callable[[int, int], None]
 #: Bars x combinations below which a sweep stays in this process: starting workers and
 #: having each recompute the averages costs more than a small grid takes.
 PARALLEL_MIN_WORK = 4_000_000
+#: The same threshold when workers must start from a fresh interpreter (forkserver or spawn:
+#: this process runs other threads, so fork is unsafe). Importing the engine and receiving the
+#: bars costs each worker seconds, about what a 100,000,000 bar-run grid takes in-process.
+PARALLEL_MIN_WORK_FRESH = 250_000_000
 #: Pairs run together as rows of 2-D arrays, up to this many bars x pairs per batch: small
 #: data sets then cost a few NumPy calls per statistic instead of a few per pair.
 BATCH_CELLS = 1_000_000
@@ -54,7 +58,14 @@ class _GridRunner:
             self._averages[window] = MOVING_AVERAGES[self.kind](self.close, window)
         return self._averages[window]
 
+    def prefetch(self, windows: list[int]) -> None:
+        """Compute the averages of ``windows`` not cached yet, together where that is cheaper."""
+        missing = sorted({w for w in windows if w not in self._averages})
+        if self.kind == "sma" and len(missing) > 1:
+            self._averages.update(zip(missing, sma_many(self.close, missing), strict=True))
+
     def run(self, pairs: list[tuple[int, int]]) -> list[dict[str, Any]]:
+        self.prefetch([w for pair in pairs for w in pair])
         strategies = [MovingAverageCrossover(f, s, self.kind, self.allow_short) for f, s in pairs]
         targets = [
             st.positions_from_averages(self.average(st.fast), self.average(st.slow))
@@ -126,7 +137,8 @@ def sweep(
     :data:`STAT_NAMES`, sorted by ``metric`` descending with NaN last (ties keep grid order).
     Each row equals ``backtest(bars, MovingAverageCrossover(fast, slow, kind, allow_short),
     cash=cash, commission=commission).stats``. ``workers`` caps the processes used (default:
-    all CPUs); a grid smaller than :data:`PARALLEL_MIN_WORK` bar-runs stays in-process.
+    all CPUs); a grid smaller than :data:`PARALLEL_MIN_WORK` bar-runs stays in-process (or
+    :data:`PARALLEL_MIN_WORK_FRESH` when worker processes cannot be forked).
     ``progress(done, total)`` is called as pairs complete (after each batch).
     """
     if metric not in SWEEP_METRICS:
@@ -144,10 +156,12 @@ def sweep(
     cpus = os.cpu_count() or 1
     n_workers = min(cpus if workers is None else max(1, int(workers)), total)
     rows: list[dict[str, Any]] = []
-    if n_workers > 1 and len(bars) * total >= PARALLEL_MIN_WORK:
+    start_method = _start_method()
+    min_work = PARALLEL_MIN_WORK if start_method == "fork" else PARALLEL_MIN_WORK_FRESH
+    if n_workers > 1 and len(bars) * total >= min_work:
         # Slow windows first: the long-running pairs start early and the tail stays short.
         order = sorted(grid, key=lambda p: (-p[1], p[0]))
-        context = multiprocessing.get_context(_start_method())
+        context = multiprocessing.get_context(start_method)
         with ProcessPoolExecutor(
             n_workers,
             mp_context=context,

@@ -8,6 +8,7 @@ exists, for either kind.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -18,8 +19,6 @@ FloatArray = npt.NDArray[np.float64]
 # recurrence depends on the one before it only through that block's last value, while
 # decay**-block_len (about 1e30) stays far from overflow.
 _BLOCK_DECAY_EXPONENT = 69.0
-# Running sums restart every _SMA_BLOCK bars (or every window, if longer).
-_SMA_BLOCK = 256
 
 
 def _check_window(n: int) -> int:
@@ -31,28 +30,59 @@ def _check_window(n: int) -> int:
 def sma(values: npt.ArrayLike, n: int) -> FloatArray:
     """Simple moving average over ``n`` bars; NaN for the first ``n - 1`` bars.
 
-    Window sums come from running sums restarted every block of a few hundred bars, so a
-    rounding error never carries the scale of prices far away in time (pandas
-    ``rolling(n).mean()`` agrees to ~1e-13 relative even when prices span decades).
+    Each window sum is a fixed pairwise sum of the window's own values (see
+    :func:`sma_many`), so no rounding error carries across windows: pandas
+    ``rolling(n).mean()`` agrees to ~1e-13 relative even when prices span decades, and a
+    value never depends on how much history precedes its window.
     """
-    n = _check_window(n)
+    return sma_many(values, [n])[0]
+
+
+def sma_many(values: npt.ArrayLike, windows: Sequence[int]) -> list[FloatArray]:
+    """:func:`sma` of ``values`` for each of ``windows``, sharing the work between them.
+
+    Sums of 1, 2, 4, 8, ... consecutive values are built by doubling (``log2`` passes over the
+    data, shared by all windows); a window of ``n`` bars adds the power-of-two sums of the bits
+    of ``n``, lowest first. The result for a window is identical to the last bit whichever
+    other windows are computed beside it.
+    """
+    ns = [_check_window(n) for n in windows]
     x = np.asarray(values, dtype=np.float64)
     m = len(x)
-    out = np.full(x.shape, np.nan)
-    if m < n:
-        return out
-    block = max(n, _SMA_BLOCK)
-    n_blocks = -(-m // block)
-    padded = np.zeros(n_blocks * block)
-    padded[:m] = x
-    running = np.cumsum(padded.reshape(n_blocks, block), axis=1)
-    window = np.empty_like(running)
-    window[:, n:] = running[:, n:] - running[:, :-n]
-    window[0, :n] = running[0, :n]
-    # A window that starts in the previous block adds that block's tail sum.
-    window[1:, :n] = running[1:, :n] + (running[:-1, -1:] - running[:-1, block - n :])
-    out[n - 1 :] = window.reshape(-1)[n - 1 : m] / n
-    return out
+    outs = [np.full(x.shape, np.nan) for _ in ns]
+    live = [i for i, n in enumerate(ns) if n <= m]
+    if not live:
+        return outs
+    # Each window's sum is built in place in its output (the part after its warm-up), and the
+    # doubling alternates between two scratch arrays: fresh large arrays cost page faults.
+    sums = {i: outs[i][ns[i] - 1 :] for i in live}
+    started: set[int] = set()
+    offsets = dict.fromkeys(live, 0)
+    scratch: list[FloatArray] = []
+    level: FloatArray = x  # level[j] = sum of x[j : j + width]
+    width = 1
+    top = max(ns[i] for i in live)
+    while True:
+        for i in live:
+            n = ns[i]
+            if n & width:
+                part = level[offsets[i] : offsets[i] + m - n + 1]
+                if i in started:
+                    sums[i] += part
+                else:
+                    np.copyto(sums[i], part)
+                    started.add(i)
+                offsets[i] += width
+        if 2 * width > top:
+            break
+        if len(scratch) < 2:
+            scratch.append(np.empty(m - 1))
+        target = scratch[1] if level.base is scratch[0] else scratch[0]
+        level = np.add(level[:-width], level[width:], out=target[: len(level) - width])
+        width *= 2
+    for i in live:
+        sums[i] /= ns[i]
+    return outs
 
 
 def linear_recurrence(u: npt.ArrayLike, decay: float, initial: float) -> FloatArray:

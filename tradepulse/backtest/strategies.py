@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import StrategyError
-from .indicators import MOVING_AVERAGES, FloatArray
+from .indicators import MOVING_AVERAGES, FloatArray, sma_many
 
 Int8Array = npt.NDArray[np.int8]
 
@@ -82,14 +82,47 @@ def crossings(
     Golden at ``t``: ``fast[t-1] < slow[t-1] and fast[t] > slow[t]``; death is the reverse.
     Bar 0 never crosses, and a comparison involving NaN is false, so NaN never crosses.
     """
-    golden = np.zeros(len(fast), dtype=bool)
-    death = np.zeros(len(fast), dtype=bool)
     with np.errstate(invalid="ignore"):
-        above = fast > slow
-        below = fast < slow
-    golden[1:] = below[:-1] & above[1:]
-    death[1:] = above[:-1] & below[1:]
+        return _crossings_from_order(fast > slow, fast < slow)
+
+
+def _crossings_from_order(
+    above: npt.NDArray[np.bool_], below: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    golden = np.zeros(len(above), dtype=bool)
+    death = np.zeros(len(above), dtype=bool)
+    np.logical_and(below[:-1], above[1:], out=golden[1:])
+    np.logical_and(above[:-1], below[1:], out=death[1:])
     return golden, death
+
+
+# Bars per slice when comparing simple averages: small enough that every temporary stays in
+# the CPU cache and is reused, instead of a fresh multi-megabyte array per step.
+_ORDER_CHUNK = 1 << 15
+
+
+def _sma_order(
+    close: npt.ArrayLike, fast: int, slow: int
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """``sma(close, fast) > sma(close, slow)`` and ``<``, computed slice by slice.
+
+    Each slice starts ``slow - 1`` bars early so that its windows are whole; a window's sum
+    depends on the window's values alone (see :func:`sma_many`), so the slices agree bit for
+    bit with the averages of the whole series.
+    """
+    x = np.asarray(close, dtype=np.float64)
+    m = len(x)
+    above = np.zeros(m, dtype=bool)
+    below = np.zeros(m, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for start in range(0, m, _ORDER_CHUNK):
+            end = min(m, start + _ORDER_CHUNK)
+            lo = max(0, start - (slow - 1))
+            f, s = sma_many(x[lo:end], [fast, slow])
+            f, s = f[start - lo :], s[start - lo :]
+            np.greater(f, s, out=above[start:end])
+            np.less(f, s, out=below[start:end])
+    return above, below
 
 
 def hold_values(values: Int8Array, at: npt.NDArray[np.intp], n: int) -> Int8Array:
@@ -132,6 +165,9 @@ class MovingAverageCrossover(Strategy):
 
     def averages(self, close: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         """The fast and slow averages of ``close`` (NaN during their warm-up)."""
+        if self.kind == "sma":
+            fast, slow = sma_many(close, [self.fast, self.slow])
+            return fast, slow
         average = MOVING_AVERAGES[self.kind]
         return average(close, self.fast), average(close, self.slow)
 
@@ -141,12 +177,17 @@ class MovingAverageCrossover(Strategy):
         return {f"{kind}({self.fast})": fast, f"{kind}({self.slow})": slow}
 
     def target_positions(self, close: npt.ArrayLike) -> Int8Array:
+        if self.kind == "sma":
+            above, below = _sma_order(close, self.fast, self.slow)
+            return self._positions(*_crossings_from_order(above, below))
         fast, slow = self.averages(close)
         return self.positions_from_averages(fast, slow)
 
     def positions_from_averages(self, fast: FloatArray, slow: FloatArray) -> Int8Array:
         """:meth:`target_positions` from precomputed averages (lets a sweep reuse them)."""
-        golden, death = crossings(fast, slow)
+        return self._positions(*crossings(fast, slow))
+
+    def _positions(self, golden: npt.NDArray[np.bool_], death: npt.NDArray[np.bool_]) -> Int8Array:
         events = np.flatnonzero(golden | death)
         values = np.where(golden[events], 1, -1 if self.allow_short else 0).astype(np.int8)
-        return hold_values(values, events, len(fast))
+        return hold_values(values, events, len(golden))

@@ -13,6 +13,7 @@ from tradepulse.backtest import (
     load_csv,
     synthetic_bars,
 )
+from tradepulse.backtest import data as data_module
 
 YAHOO_CSV = """Date,Open,High,Low,Close,Adj Close,Volume
 2024-01-02,187.15,188.44,183.89,185.64,184.94,82488700
@@ -208,3 +209,28 @@ def test_download_of_nothing_is_a_data_error(monkeypatch):
     monkeypatch.setattr(yfinance.Ticker, "history", lambda self, **kw: pd.DataFrame())
     with pytest.raises(DataError, match="could not download ZZZZ from Yahoo Finance: no data"):
         download("ZZZZ")
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("Close", np.inf, "Close is not a number"),
+        ("Low", -1.0, "Low is not positive"),
+        ("High", 0.01, r"High \(0.01\) is below Low"),
+        ("Volume", -3.0, "Volume is negative"),
+    ],
+)
+def test_bad_numbers_are_found_past_the_first_checked_slice(monkeypatch, column, value, message):
+    monkeypatch.setattr(data_module, "_CHECK_CHUNK", 16)
+    frame = synthetic_bars(200, seed=3)
+    frame.iloc[150, frame.columns.get_loc(column)] = value
+    with pytest.raises(DataError, match=f"row 151 .*{message}"):
+        from_dataframe(frame)
+
+
+def test_dates_out_of_order_are_refused_in_an_already_valid_looking_frame():
+    frame = synthetic_bars(50, seed=3)
+    from_dataframe(frame)  # validated once: pandas has cached its answers on this index
+    swapped = frame.iloc[[*range(20), 21, 20, *range(22, 50)]]
+    with pytest.raises(DataError, match="row 22 .*dates are not in ascending order"):
+        from_dataframe(swapped)

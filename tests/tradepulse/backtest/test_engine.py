@@ -13,6 +13,7 @@ from tradepulse.backtest import (
     backtest,
     synthetic_bars,
 )
+from tradepulse.backtest import engine as engine_module
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +122,13 @@ def test_entries_the_cash_cannot_pay_for_are_skipped(bars):
     assert result.stats["trades"] == 0 and result.open_trade is None
     assert (result.equity == 20.0).all()
     assert result.stats["exposure_pct"] == 0.0
+
+
+def test_equity_built_in_slices_equals_the_whole_curve_at_once(bars, monkeypatch):
+    strategy = MovingAverageCrossover(5, 20, allow_short=True)
+    whole = backtest(bars, strategy, commission=0.001)
+    monkeypatch.setattr(engine_module, "_EQUITY_CHUNK", 37)
+    sliced = backtest(bars, strategy, commission=0.001)
+    assert len(whole.trades) > 5
+    assert np.array_equal(sliced.equity.to_numpy(), whole.equity.to_numpy())
+    assert sliced.stats == whole.stats

@@ -63,6 +63,7 @@ def test_nan_metrics_sort_last():
 def test_process_pool_gives_the_same_table(bars, monkeypatch):
     serial = sweep(bars, fast=range(5, 16, 5), slow=range(20, 41, 10), workers=1)
     monkeypatch.setattr(sweep_module, "PARALLEL_MIN_WORK", 1)
+    monkeypatch.setattr(sweep_module, "PARALLEL_MIN_WORK_FRESH", 1)
     seen = []
     parallel = sweep(
         bars,

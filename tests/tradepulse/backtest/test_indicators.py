@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradepulse.backtest.indicators import ema, ema_full, linear_recurrence, sma
+from tradepulse.backtest.indicators import ema, ema_full, linear_recurrence, sma, sma_many
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +54,17 @@ def test_linear_recurrence_equals_the_loop():
 def test_windows_must_be_whole_numbers_of_at_least_one(bad):
     with pytest.raises(ValueError):
         sma([1.0, 2.0], bad)
+
+
+def test_sma_many_gives_each_window_the_same_bits_as_sma_alone(wandering_prices):
+    windows = [1, 3, 10, 20, 64, 100]
+    together = sma_many(wandering_prices, windows)
+    for n, got in zip(windows, together, strict=True):
+        assert np.array_equal(got, sma(wandering_prices, n), equal_nan=True)
+
+
+def test_an_sma_value_depends_on_its_window_alone(wandering_prices):
+    # Bit for bit: the value at a bar is the same whatever history comes before the window.
+    full = sma(wandering_prices, 20)
+    for end in (20, 1000, 150_000):
+        assert sma(wandering_prices[end - 20 : end], 20)[-1] == full[end - 1]

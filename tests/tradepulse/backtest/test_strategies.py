@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from tradepulse.backtest import MovingAverageCrossover, StrategyError, synthetic_bars
+from tradepulse.backtest import strategies as strategies_module
 from tradepulse.backtest.strategies import crossings
 
 
@@ -68,3 +69,13 @@ def test_parameters_are_attributes_and_listed():
     assert strategy.params() == {"fast": 5, "slow": 30, "kind": "ema", "allow_short": True}
     assert strategy == MovingAverageCrossover(5, 30, "ema", True)
     assert "fast=5" in repr(strategy)
+
+
+@pytest.mark.parametrize("allow_short", [False, True])
+def test_sma_targets_computed_in_slices_equal_those_from_whole_averages(monkeypatch, allow_short):
+    monkeypatch.setattr(strategies_module, "_ORDER_CHUNK", 97)  # many slice boundaries
+    close = synthetic_bars(5000, seed=8)["Close"].to_numpy()
+    strategy = MovingAverageCrossover(7, 150, allow_short=allow_short)
+    expected = strategy.positions_from_averages(*strategy.averages(close))
+    assert expected.any()
+    assert np.array_equal(strategy.target_positions(close), expected)
