@@ -15,7 +15,8 @@ VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 # A .env file beside manage.py is read if present; real environment variables win.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
