@@ -160,17 +160,25 @@ class TradeViewSet(viewsets.GenericViewSet):
                     }
                 )
             now = timezone.now()
-            cleaned, errors = [], []
-            for index, item in enumerate(items):
-                try:
-                    cleaned.append(clean_trade(item, now=now))
-                except TradeFieldErrors as exc:
-                    errors.append({"index": index, **exc.errors})
-                    if len(errors) >= MAX_BULK_ERRORS:
-                        break
-            if errors:
-                raise BulkValidationError(errors)
-            ids = trades_store(owner=request.user, cleaned=cleaned)
+
+            def validated():
+                # Validates while the database stores the previous chunk; a bad item stops
+                # the stream, the rest is still checked so that every error is reported.
+                errors = []
+                for index, item in enumerate(items):
+                    try:
+                        row = clean_trade(item, now=now)
+                    except TradeFieldErrors as exc:
+                        errors.append({"index": index, **exc.errors})
+                        if len(errors) >= MAX_BULK_ERRORS:
+                            break
+                        continue
+                    if not errors:
+                        yield row
+                if errors:
+                    raise BulkValidationError(errors)
+
+            ids = trades_store(owner=request.user, cleaned=validated(), count=len(items))
             return Response({"created": len(ids), "ids": ids}, status=status.HTTP_201_CREATED)
 
         return run_idempotent(request, handler)

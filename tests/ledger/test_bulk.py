@@ -44,3 +44,17 @@ def test_one_bad_item_stores_nothing_and_names_index_and_field(api):
 def test_bulk_needs_a_non_empty_list(api):
     assert api.post(URL, {"ticker": "AAPL"}, format="json").status_code == 400
     assert api.post(URL, [], format="json").status_code == 400
+
+
+def test_a_bad_item_after_several_stored_chunks_still_stores_nothing(api):
+    items = [trade(i % 50) for i in range(3500)]
+    items[2500]["quantity"] = "0"
+    items[3400]["ticker"] = "NOT VALID"
+    response = api.post(URL, items, format="json")
+    assert response.status_code == 400
+    assert [e["index"] for e in response.json()["errors"]] == [2500, 3400]
+    assert Trade.objects.count() == 0
+    again = api.post(URL, [trade(i % 50) for i in range(3500)], format="json")
+    assert again.status_code == 201
+    assert Trade.objects.count() == 3500
+    assert sorted(again.json()["ids"]) == sorted(Trade.objects.values_list("id", flat=True))
