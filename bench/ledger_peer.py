@@ -7,22 +7,13 @@ from django_filters import rest_framework as filters
 from rest_framework import authentication, pagination, routers, serializers, throttling, viewsets
 
 from ledger.models import Trade
+from ledger.representation import FIELDS
 
 
 class PeerTradeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Trade
-        fields = (
-            "id",
-            "ticker",
-            "side",
-            "price",
-            "quantity",
-            "timestamp",
-            "source",
-            "created_at",
-            "updated_at",
-        )
+        fields = FIELDS
         read_only_fields = ("id", "source", "created_at", "updated_at")
 
 

@@ -20,6 +20,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tradepulse.alerts import AlertEngine
+from tradepulse.alerts.cli import percent_arg, seconds_arg
 from tradepulse.market import Backoff, ProviderStatus, Tick
 from tradepulse.market.websocket import WebSocketProvider
 
@@ -54,28 +55,14 @@ async def listen(
         await provider.close()
 
 
-def _percent(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 100:
-        raise argparse.ArgumentTypeError("threshold must be a percentage between 0 and 100")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("window must be a positive number of seconds")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Print price spike alerts from a tick feed.")
     parser.add_argument("--url", default="ws://localhost:8001", help="feed (default: %(default)s)")
     parser.add_argument(
-        "--threshold", type=_percent, default=2.0, help="alert move in percent (default: 2)"
+        "--threshold", type=percent_arg, default=2.0, help="alert move in percent (default: 2)"
     )
     parser.add_argument(
-        "--window", type=_seconds, default=60.0, help="window in seconds (default: 60)"
+        "--window", type=seconds_arg, default=60.0, help="window in seconds (default: 60)"
     )
     parser.add_argument("--tickers", nargs="+", default=(), help="only these tickers")
     parser.add_argument("--verbose", action="store_true", help="print every price too")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ledger.models import Trade
-from ledger.representation import trade_row
+from ledger.representation import FIELDS, trade_row
 from tradepulse.trades import TradeFieldErrors, clean_trade
 
 
@@ -27,17 +27,7 @@ class TradeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Trade
-        fields = (
-            "id",
-            "ticker",
-            "side",
-            "price",
-            "quantity",
-            "timestamp",
-            "source",
-            "created_at",
-            "updated_at",
-        )
+        fields = FIELDS
         read_only_fields = ("id", "source", "created_at", "updated_at")
 
     def to_internal_value(self, data):

@@ -10,17 +10,19 @@ from tradepulse.market.replay import TickFileError, read_tick_csv
 
 from .detector import DEFAULT_THRESHOLD, DEFAULT_WINDOW, AlertEngine
 
-__all__ = ["main"]
+__all__ = ["main", "percent_arg", "seconds_arg"]
 
 
-def _percent(text: str) -> float:
+def percent_arg(text: str) -> float:
+    """argparse type for a threshold in percent, 0 < x < 100."""
     value = float(text)
     if not 0 < value < 100:
         raise argparse.ArgumentTypeError("threshold must be a percentage between 0 and 100")
     return value
 
 
-def _seconds(text: str) -> float:
+def seconds_arg(text: str) -> float:
+    """argparse type for a positive window in seconds."""
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError("window must be a positive number of seconds")
@@ -40,13 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("file", help="CSV with a header: ticker,timestamp,price[,volume]")
     scan.add_argument(
         "--threshold",
-        type=_percent,
+        type=percent_arg,
         default=DEFAULT_THRESHOLD * 100,
         help="move that alerts, in percent (default: %(default)g)",
     )
     scan.add_argument(
         "--window",
-        type=_seconds,
+        type=seconds_arg,
         default=DEFAULT_WINDOW,
         help="sliding window in seconds (default: %(default)g)",
     )
