@@ -53,14 +53,14 @@ def _load_sessions(runner: str, session_id: int | None, known: set[int]) -> dict
     query = PaperSession.objects.filter(status=PaperSession.Status.RUNNING, runner=runner)
     if session_id is not None:
         query = query.filter(pk=session_id)
-    running = dict(query.values_list("pk", "ticker"))
     loaded: dict[int, Any] = {}
-    for pk, ticker in running.items():
-        if pk in known:
-            loaded[pk] = None
-            continue
-        session = PaperSession.objects.get(pk=pk)
-        loaded[pk] = SessionRunner(pk, ticker, paper_trader_for(session))
+    for session in query:
+        if session.pk in known:
+            loaded[session.pk] = None
+        else:
+            loaded[session.pk] = SessionRunner(
+                session.pk, session.ticker, paper_trader_for(session)
+            )
     return loaded
 
 

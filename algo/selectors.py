@@ -20,17 +20,8 @@ def backtest_queryset(*, owner) -> QuerySet[BacktestRun]:
     return BacktestRun.objects.filter(owner=owner)
 
 
-def backtest_get(*, owner, run_id: int) -> BacktestRun:
-    """The owner's run; another user's run is indistinguishable from a missing one."""
-    return BacktestRun.objects.get(owner=owner, pk=run_id)
-
-
 def paper_session_queryset(*, owner) -> QuerySet[PaperSession]:
     return PaperSession.objects.filter(owner=owner)
-
-
-def paper_session_get(*, owner, session_id: int) -> PaperSession:
-    return PaperSession.objects.get(owner=owner, pk=session_id)
 
 
 def paper_session_figures(session: PaperSession) -> dict[str, Any]:

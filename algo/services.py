@@ -35,6 +35,7 @@ from tradepulse.backtest import (
 from tradepulse.backtest.indicators import MOVING_AVERAGES
 from tradepulse.market import TickFormatError, normalize_ticker
 from tradepulse.paper import Fill, PaperTrader, PaperTradingError, parse_interval
+from tradepulse.symbols import InvalidTicker, normalise_ticker
 
 logger = logging.getLogger(__name__)
 
@@ -349,8 +350,9 @@ def paper_params_clean(data: Mapping[str, Any]) -> dict[str, Any]:
     if raw_ticker in (None, ""):
         raise FieldError("ticker", "This field is required.")
     try:
-        ticker = normalize_ticker(str(raw_ticker))
-    except TickFormatError as exc:
+        # The ledger's rule: a session's fills must be storable as trades.
+        ticker = normalise_ticker(raw_ticker)
+    except InvalidTicker as exc:
         raise FieldError("ticker", str(exc)) from None
     params = strategy_params_clean(data)
     bar = str(data.get("bar") or "1m").strip().lower()
@@ -420,10 +422,7 @@ def _decimal(value: float) -> Decimal:
 def _fill_trade(session: PaperSession, fill: Fill) -> bool:
     """Write one fill to the ledger; False when it was already there (a replayed fill)."""
     ref = f"{session.pk}:{fill.ref}"
-    if Trade.objects.filter(
-        owner_id=session.owner_id, source=Trade.Source.PAPER, source_ref=ref
-    ).exists():
-        return False
+    # The ledger's unique (owner, source, source_ref) refuses a fill written before.
     try:
         with transaction.atomic():
             trade_create(

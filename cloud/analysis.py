@@ -7,14 +7,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from cloud.exceptions import AnalysisBackendError, AnalysisTimeout
+from cloud.exceptions import AnalysisBackendError, AnalysisTimeout, one_line
 from tradepulse.analysis import (
     AnalysisOutcome,
     AnalysisStorage,
@@ -88,9 +87,9 @@ class LambdaAnalysisBackend(AnalysisBackend):
             )
             raw = answer["Payload"].read()
         except (ReadTimeoutError, ConnectTimeoutError) as error:
-            raise AnalysisTimeout(f"{where} did not answer in time: {_one_line(error)}") from error
+            raise AnalysisTimeout(f"{where} did not answer in time: {one_line(error)}") from error
         except (BotoCoreError, ClientError) as error:
-            raise AnalysisBackendError(f"{where} failed: {_one_line(error)}") from error
+            raise AnalysisBackendError(f"{where} failed: {one_line(error)}") from error
 
         payload = _json_or_none(raw)
         if answer.get("FunctionError"):
@@ -98,8 +97,8 @@ class LambdaAnalysisBackend(AnalysisBackend):
             message = str(detail.get("errorMessage") or raw[:200].decode(errors="replace"))
             kind = str(detail.get("errorType") or answer["FunctionError"])
             if any(marker in f"{kind} {message}" for marker in _LAMBDA_TIMEOUT_MARKERS):
-                raise AnalysisTimeout(f"{where} timed out: {_one_line(message)}")
-            raise AnalysisBackendError(f"{where} raised {kind}: {_one_line(message)}")
+                raise AnalysisTimeout(f"{where} timed out: {one_line(message)}")
+            raise AnalysisBackendError(f"{where} raised {kind}: {one_line(message)}")
         return _outcome(payload, where)
 
 
@@ -136,7 +135,7 @@ class HttpAnalysisBackend(AnalysisBackend):
         except TimeoutError as error:
             raise AnalysisTimeout(f"{where} did not answer within {self.timeout:g} s") from error
         except urllib.error.URLError as error:
-            if isinstance(error.reason, TimeoutError | socket.timeout):
+            if isinstance(error.reason, TimeoutError):  # socket.timeout is TimeoutError
                 raise AnalysisTimeout(
                     f"{where} did not answer within {self.timeout:g} s"
                 ) from error
@@ -151,8 +150,8 @@ class HttpAnalysisBackend(AnalysisBackend):
         detail = payload.get("message") if isinstance(payload, dict) else None
         detail = detail or raw[:200].decode(errors="replace").strip() or "no body"
         if status == 504:
-            raise AnalysisTimeout(f"{where} answered HTTP 504: {_one_line(str(detail))}")
-        raise AnalysisBackendError(f"{where} answered HTTP {status}: {_one_line(str(detail))}")
+            raise AnalysisTimeout(f"{where} answered HTTP 504: {one_line(str(detail))}")
+        raise AnalysisBackendError(f"{where} answered HTTP {status}: {one_line(str(detail))}")
 
 
 def _json_or_none(raw: bytes) -> Any:
@@ -172,12 +171,8 @@ def _outcome(payload: Any, where: str) -> AnalysisOutcome:
         raise AnalysisBackendError(f"{where} answered something that is not an analysis outcome")
     status, message = payload["statusCode"], payload["message"]
     if status not in PASSED_THROUGH:
-        raise AnalysisBackendError(f"{where} failed with status {status}: {_one_line(message)}")
+        raise AnalysisBackendError(f"{where} failed with status {status}: {one_line(message)}")
     return AnalysisOutcome(status, message)
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 def configured_backend() -> AnalysisBackend:

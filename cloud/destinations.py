@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from cloud.exceptions import ExportError, InvalidDestination
+from cloud.exceptions import ExportError, InvalidDestination, one_line
 from tradepulse.analysis import AnalysisStorage, LocalStorage, S3Storage
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -102,11 +102,12 @@ class FileDestination(ExportDestination):
         self.root = Path(root)
         self.url = self.root.absolute().as_uri()
 
+    # Keys are laid out exactly as the analysis reads them: one place decides.
     def path(self, key: str) -> Path:
-        return self.root.joinpath(*key.split("/"))
+        return self.storage().path(key)
 
     def describe(self, key: str) -> str:
-        return str(self.path(key))
+        return self.storage().describe(key)
 
     def check(self) -> None:
         existing = self.root
@@ -239,10 +240,10 @@ class S3Destination(ExportDestination):
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
 
     def object_key(self, key: str) -> str:
-        return f"{self.prefix}/{key}" if self.prefix else key
+        return self.storage().object_key(key)
 
     def describe(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self.object_key(key)}"
+        return self.storage().describe(key)
 
     def check(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -258,9 +259,9 @@ class S3Destination(ExportDestination):
                 raise ExportError(
                     f"cannot write to {self.url}: bucket {self.bucket!r} does not exist"
                 ) from error
-            raise ExportError(f"cannot write to {self.url}: {_one_line(error)}") from error
+            raise ExportError(f"cannot write to {self.url}: {one_line(error)}") from error
         except BotoCoreError as error:
-            raise ExportError(f"cannot write to {self.url}: {_one_line(error)}") from error
+            raise ExportError(f"cannot write to {self.url}: {one_line(error)}") from error
 
     def upload(self, key: str) -> ExportUpload:
         return _S3Upload(self, key)
@@ -299,7 +300,7 @@ class _S3Upload(ExportUpload):
             else:
                 self._multipart(metadata)
         except (BotoCoreError, ClientError) as error:
-            raise ExportError(f"cannot write {self.where}: {_one_line(error)}") from error
+            raise ExportError(f"cannot write {self.where}: {one_line(error)}") from error
         except OSError as error:
             raise ExportError(f"cannot read back the spooled {self.where}: {error}") from error
         finally:
@@ -363,10 +364,6 @@ def _read_parts(handle: Any, size: int):
 
 def _error_code(error: Any) -> str:
     return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
 
 
 # --- Choosing a destination -----------------------------------------------------------------

@@ -21,3 +21,8 @@ class AnalysisBackendError(RuntimeError):
 
 class AnalysisTimeout(AnalysisBackendError):
     """The analysis backend did not answer in time (HTTP 504)."""
+
+
+def one_line(text: object) -> str:
+    """``text`` with every run of whitespace (newlines included) made one space."""
+    return " ".join(str(text).split())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date
 from typing import Literal
 
 from django.contrib.auth import get_user_model
@@ -25,6 +25,7 @@ from django.db.models.functions import TruncDate
 
 from ledger.models import Trade
 from tradepulse.analysis import HEADER_LINE, POSTGRES_TIMESTAMP_SQL, format_row
+from tradepulse.timeutil import day_bounds
 
 ExportMethod = Literal["copy", "orm"]
 
@@ -34,12 +35,6 @@ HEADER_BYTES = (HEADER_LINE + "\n").encode()
 BLOCK_SIZE = 1024 * 1024
 _ORM_BATCH = 5000
 _COPY_FIELDS = ("id", "owner", "ticker", "side", "price", "quantity", "timestamp")
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """``[start, end)`` of the UTC calendar day."""
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    return start, start + timedelta(days=1)
 
 
 def day_trades(day: date):

@@ -63,5 +63,6 @@ def export_day(
         if rows == 0:
             # The day's trades were deleted since the check above; leave the destination be.
             return ExportResult(day, 0, 0, where, None)
-        upload.complete(rows=rows, sha256=digest.hexdigest())
-    return ExportResult(day, rows, size, where, digest.hexdigest())
+        sha256 = digest.hexdigest()
+        upload.complete(rows=rows, sha256=sha256)
+    return ExportResult(day, rows, size, where, sha256)

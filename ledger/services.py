@@ -31,9 +31,16 @@ def trade_create(
     *, owner, data: Mapping[str, Any], source: str = Trade.Source.API, source_ref: str = ""
 ) -> Trade:
     """Validate ``data`` and store one trade. Raises ``TradeFieldErrors`` on bad input."""
-    fields = clean_trade(data)
-    now = timezone.now()
-    trade = Trade(
+    trade = _new_trade(owner, clean_trade(data), source, timezone.now(), source_ref)
+    trade.pk = _insert_one(trade)
+    trade._state.adding = False
+    trade._state.db = connection.alias
+    return trade
+
+
+def _new_trade(owner, fields: Mapping[str, Any], source: str, now, source_ref: str = "") -> Trade:
+    """An unsaved trade from cleaned fields, stamped ``now`` when it has no timestamp."""
+    return Trade(
         owner=owner,
         source=source,
         source_ref=source_ref,
@@ -45,10 +52,6 @@ def trade_create(
         price=fields["price"],
         quantity=fields["quantity"],
     )
-    trade.pk = _insert_one(trade)
-    trade._state.adding = False
-    trade._state.db = connection.alias
-    return trade
 
 
 _INSERT_COLUMNS = COPY_COLUMNS[1:]
@@ -120,20 +123,7 @@ def trades_store(
             count = len(cleaned)
         return _copy_trades(owner, cleaned, source, count)
     now = timezone.now()
-    objs = [
-        Trade(
-            owner=owner,
-            source=source,
-            created_at=now,
-            updated_at=now,
-            timestamp=row.get("timestamp") or now,
-            ticker=row["ticker"],
-            side=row["side"],
-            price=row["price"],
-            quantity=row["quantity"],
-        )
-        for row in cleaned
-    ]
+    objs = [_new_trade(owner, row, source, now) for row in cleaned]
     with transaction.atomic():
         created = Trade.objects.bulk_create(objs, batch_size=BULK_BATCH_SIZE)
     return [t.pk for t in created]

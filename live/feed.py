@@ -54,6 +54,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from tradepulse.alerts import Alert, AlertEngine, SpikeDetector
 from tradepulse.market import (
+    Backoff,
     MarketDataProvider,
     ProviderState,
     ProviderStatus,
@@ -527,17 +528,17 @@ class FeedRunner:
     # -- control: watch lists, snapshots, rule changes ------------------------------------
 
     async def _control_loop(self) -> None:
-        failures = 0
+        # Same delays as before a Backoff: 1, 2, 4, 8, 10, 10 ... s, no jitter.
+        backoff = Backoff(initial=1.0, maximum=10.0, jitter=0.0)
         while True:
             try:
                 message = await self.layer.receive(CONTROL_CHANNEL)
-                failures = 0
+                backoff.reset()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                failures += 1
                 logger.exception("feed: cannot read %s", CONTROL_CHANNEL)
-                await asyncio.sleep(min(0.5 * 2**failures, 10.0))
+                await asyncio.sleep(backoff.next())
                 continue
             try:
                 await self._handle_control(message)

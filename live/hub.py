@@ -23,6 +23,8 @@ import json
 import logging
 from typing import Any, Protocol
 
+from tradepulse.market import Backoff
+
 from .protocol import (
     CONTROL_CHANNEL,
     HUB_REFRESH_SECONDS,
@@ -178,17 +180,17 @@ class LiveHub:
     # -- layer -> sockets ------------------------------------------------------------------
 
     async def _relay(self) -> None:
-        failures = 0
+        # Same delays as before a Backoff: 1, 2, 4, 8, 10, 10 ... s, no jitter.
+        backoff = Backoff(initial=1.0, maximum=10.0, jitter=0.0)
         while True:
             try:
                 message = await self.layer.receive(self.channel)
-                failures = 0
+                backoff.reset()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                failures += 1
                 logger.exception("hub: channel layer receive failed")
-                await asyncio.sleep(min(0.5 * 2**failures, 10.0))
+                await asyncio.sleep(backoff.next())
                 continue
             try:
                 await self.dispatch(message)

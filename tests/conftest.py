@@ -4,10 +4,10 @@ DATABASE_URL points at it (``make test`` does both)."""
 from __future__ import annotations
 
 import os
-import socket
-from urllib.parse import urlparse
 
 import pytest
+
+from scripts.check_services import reachable
 
 pytest_plugins = (
     ["tests.support.s3"]
@@ -33,21 +33,10 @@ def redis_url() -> str:
     return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def _reachable(url: str, default_port: int) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection(
-            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 2
-        ):
-            return True
-    except OSError:
-        return False
-
-
 def pytest_runtest_setup(item):
     """Tests of the scale-out mode need a real Redis: skipped (saying how to start it) when it
     is not there, failed instead when TRADEPULSE_REQUIRE_SERVICES=1 (CI)."""
-    if "redis" not in item.keywords or _reachable(redis_url(), 6379):
+    if "redis" not in item.keywords or reachable(redis_url()):
         return
     message = (
         f"Redis is not reachable at {redis_url()} (set TEST_REDIS_URL or start it with: "

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tradepulse.analysis.schema import format_decimal
 from tradepulse.symbols import InvalidTicker, normalise_ticker
 from tradepulse.timeutil import InvalidTimestamp, parse_datetime_utc, utcnow
 
@@ -23,6 +24,15 @@ MAX_QUANTITY = Decimal("1000000000000")
 # Clocks drift: a trade stamped a few minutes ahead is accepted, further is refused.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MIN_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
+
+__all__ = [
+    "FIELDS",
+    "REQUIRED",
+    "TradeFieldErrors",
+    "clean_trade",
+    "format_decimal",
+    "parse_decimal",
+]
 
 FIELDS = ("ticker", "side", "price", "quantity", "timestamp")
 REQUIRED = ("ticker", "side", "price", "quantity")
@@ -122,11 +132,3 @@ def clean_trade(
     if errors:
         raise TradeFieldErrors(errors)
     return cleaned
-
-
-def format_decimal(value: Decimal) -> str:
-    """Render a decimal without exponent and without trailing zeros (``1E+2`` -> ``100``)."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"

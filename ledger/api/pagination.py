@@ -15,7 +15,7 @@ from django.db import connections
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.utils.urls import replace_query_param
 
 from tradepulse.timeutil import InvalidTimestamp, parse_datetime_utc
 
@@ -109,9 +109,6 @@ class KeysetPagination(BasePagination):
         return Response(
             {"next": self._link(self._next), "previous": self._link(self._prev), "results": data}
         )
-
-    def first_page_link(self) -> str:
-        return remove_query_param(self.request.build_absolute_uri(), self.cursor_query_param)
 
     def get_paginated_response_schema(self, schema):
         return {

@@ -7,16 +7,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from live.models import Alert, AlertRule
-from tradepulse.alerts import describe_window
+from tradepulse.alerts.detector import alert_text
 from tradepulse.symbols import InvalidTicker, normalise_ticker
-
-
-def alert_message(alert: Alert) -> str:
-    size = f"{abs(alert.change_pct):.1f}%"
-    window = describe_window(alert.window_seconds)
-    if alert.direction == Alert.Direction.UP:
-        return f"📈 Price Spike Alert: {alert.ticker} increased by {size} in {window}!"
-    return f"📉 Price Drop Alert: {alert.ticker} decreased by {size} in {window}!"
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -39,7 +31,7 @@ class AlertSerializer(serializers.ModelSerializer):
         )
 
     def get_message(self, alert: Alert) -> str:
-        return alert_message(alert)
+        return alert_text(alert.ticker, alert.direction, alert.change_pct, alert.window_seconds)
 
     def get_scope(self, alert: Alert) -> str:
         """``global`` for the default rule, ``user`` for one of the user's own rules."""

@@ -47,6 +47,15 @@ def describe_window(seconds: float) -> str:
     return f"{seconds:g} seconds"
 
 
+def alert_text(ticker: str, direction: str, change_pct: float, window_seconds: float) -> str:
+    """The alert line users know: ``📈 Price Spike Alert: AAPL increased by 2.4% in 1 minute!``."""
+    size = f"{abs(change_pct):.1f}%"
+    window = describe_window(window_seconds)
+    if direction == "up":
+        return f"📈 Price Spike Alert: {ticker} increased by {size} in {window}!"
+    return f"📉 Price Drop Alert: {ticker} decreased by {size} in {window}!"
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     """A price move of at least the threshold within the window.
@@ -65,11 +74,7 @@ class Alert:
     timestamp: datetime
 
     def message(self) -> str:
-        size = f"{abs(self.change_pct):.1f}%"
-        window = describe_window(self.window_seconds)
-        if self.direction == "up":
-            return f"📈 Price Spike Alert: {self.ticker} increased by {size} in {window}!"
-        return f"📉 Price Drop Alert: {self.ticker} decreased by {size} in {window}!"
+        return alert_text(self.ticker, self.direction, self.change_pct, self.window_seconds)
 
     def to_wire(self) -> dict[str, Any]:
         """JSON-ready dict of every field plus the rendered `message`."""
