@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MAX_TICKER_LENGTH = 20
 
@@ -23,6 +24,12 @@ def normalise_ticker(value: object) -> str:
     """
     if not isinstance(value, str):
         raise InvalidTicker("Ticker must be a string.")
+    return _normalise(value)
+
+
+# A ledger holds few distinct symbols and bulk input repeats them: remember the valid ones.
+@lru_cache(maxsize=4096)
+def _normalise(value: str) -> str:
     ticker = value.strip().upper()
     if not ticker:
         raise InvalidTicker("Ticker may not be blank.")

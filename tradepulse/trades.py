@@ -88,7 +88,7 @@ def clean_trade(
     ``timestamp`` may be absent or null: the caller stamps the trade with the current time.
     Raises :class:`TradeFieldErrors` with a message per bad field.
     """
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise TradeFieldErrors({"non_field_errors": ["Expected a JSON object with trade fields."]})
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}

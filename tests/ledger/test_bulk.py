@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from ledger.models import Trade
 
 URL = "/api/trades/bulk/"
@@ -13,7 +15,9 @@ def test_bulk_stores_every_trade_and_returns_ids(api, user):
     body = response.json()
     assert body["created"] == 50
     assert len(body["ids"]) == 50
-    assert Trade.objects.filter(owner=user, id__in=body["ids"]).count() == 50
+    stored = dict(Trade.objects.filter(owner=user).values_list("id", "price"))
+    # ids[i] is the id of the i-th trade sent.
+    assert [stored[i] for i in body["ids"]] == [Decimal(f"{100 + i}.5") for i in range(50)]
 
 
 def test_bulk_accepts_10000(api, user):
