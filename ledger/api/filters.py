@@ -7,6 +7,7 @@ datetime (read as UTC without an offset). Bad values are a 400 naming the parame
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import django_filters
 from django import forms
@@ -97,40 +98,58 @@ class SideFilter(django_filters.Filter):
 
 class TickerDateRangeFilterSet(django_filters.FilterSet):
     """``ticker``, ``start_date`` and ``end_date`` over a model with ``ticker`` and ``timestamp``;
-    lists of trades and of alerts share it."""
+    lists of trades and of alerts share it.
 
-    ticker = TickerFilter(method="filter_ticker", help_text="Symbol, any case.")
+    The validated filters become one set of ORM lookups (:meth:`lookups`), applied in one
+    ``filter()``; the trade list's PostgreSQL page query reads the same lookups.
+    """
+
+    ticker = TickerFilter(help_text="Symbol, any case.")
     start_date = DateOrDateTimeFilter(
-        method="filter_start",
-        help_text="YYYY-MM-DD (from the start of that UTC day) or an ISO 8601 datetime.",
+        help_text="YYYY-MM-DD (from the start of that UTC day) or an ISO 8601 datetime."
     )
     end_date = DateOrDateTimeFilter(
-        method="filter_end",
-        help_text="YYYY-MM-DD (to the end of that UTC day, inclusive) or an ISO 8601 datetime.",
+        help_text="YYYY-MM-DD (to the end of that UTC day, inclusive) or an ISO 8601 datetime."
     )
 
     class Meta:
         fields: list[str] = []
         form = TradeFilterForm
 
-    def filter_ticker(self, queryset, name, value):
-        return queryset.filter(ticker=value) if value else queryset
+    def get_form_class(self):
+        # The form depends only on the declared filters: build it once per filter set, not on
+        # every request.
+        form = type(self).__dict__.get("_form_class")
+        if form is None:
+            form = super().get_form_class()
+            type(self)._form_class = form
+        return form
 
-    def filter_start(self, queryset, name, value):
-        return queryset.filter(timestamp__gte=value[0]) if value else queryset
+    def lookups(self) -> dict[str, Any]:
+        """The validated filters as ORM lookups, e.g. ``{"ticker": "MSFT", "timestamp__gte": t}``."""
+        data = self.form.cleaned_data
+        found: dict[str, Any] = {}
+        if data.get("ticker"):
+            found["ticker"] = data["ticker"]
+        if data.get("start_date"):
+            found["timestamp__gte"] = data["start_date"][0]
+        if data.get("end_date"):
+            bound, inclusive = upper_bound(data["end_date"])
+            found["timestamp__lte" if inclusive else "timestamp__lt"] = bound
+        return found
 
-    def filter_end(self, queryset, name, value):
-        if not value:
-            return queryset
-        bound, inclusive = upper_bound(value)
-        return queryset.filter(**{"timestamp__lte" if inclusive else "timestamp__lt": bound})
+    def filter_queryset(self, queryset):
+        return queryset.filter(**self.lookups())
 
 
 class TradeFilter(TickerDateRangeFilterSet):
-    side = SideFilter(method="filter_side", help_text="buy or sell, any case.")
+    side = SideFilter(help_text="buy or sell, any case.")
 
     class Meta(TickerDateRangeFilterSet.Meta):
         model = Trade
 
-    def filter_side(self, queryset, name, value):
-        return queryset.filter(side=value) if value else queryset
+    def lookups(self) -> dict[str, Any]:
+        found = super().lookups()
+        if self.form.cleaned_data.get("side"):
+            found["side"] = self.form.cleaned_data["side"]
+        return found

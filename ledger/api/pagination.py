@@ -17,6 +17,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from ledger.representation import TEXT_SUFFIX
 from tradepulse.timeutil import InvalidTimestamp, parse_datetime_utc
 
 
@@ -42,8 +43,10 @@ class KeysetPagination(BasePagination):
         return size
 
     @staticmethod
-    def encode(timestamp: datetime, pk: int, reverse: bool) -> str:
-        raw = json.dumps({"t": timestamp.isoformat(), "i": pk, "r": int(reverse)})
+    def encode(timestamp: datetime | str, pk: int, reverse: bool) -> str:
+        """A cursor at ``(timestamp, pk)``; ``timestamp`` may be ISO 8601 text already."""
+        text = timestamp if isinstance(timestamp, str) else timestamp.isoformat()
+        raw = json.dumps({"t": text, "i": pk, "r": int(reverse)})
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     def decode(self, token: str) -> tuple[datetime, int, bool]:
@@ -58,28 +61,40 @@ class KeysetPagination(BasePagination):
         return ts, pk, reverse
 
     def paginate_queryset(self, queryset, request, view=None):
-        self.request = request
-        size = self._page_size(request)
-        token = request.query_params.get(self.cursor_query_param)
-        cursor = self.decode(token) if token else None
-        reverse = bool(cursor and cursor[2])
         model = queryset.model
         conn = connections[queryset.db]
         table = conn.ops.quote_name(model._meta.db_table)
         column = conn.ops.quote_name(model._meta.get_field(self.timestamp_field).column)
         pk_column = conn.ops.quote_name(model._meta.pk.column)
-        if cursor:
-            op = ">" if reverse else "<"
-            ts_param = conn.ops.adapt_datetimefield_value(cursor[0])
-            queryset = queryset.extra(
-                where=[f"({table}.{column}, {table}.{pk_column}) {op} (%s, %s)"],
-                params=[ts_param, cursor[1]],
-            )
-        if reverse:
-            queryset = queryset.order_by(self.timestamp_field, "pk")
-        else:
-            queryset = queryset.order_by(f"-{self.timestamp_field}", "-pk")
-        rows = list(queryset[: size + 1])
+
+        def fetch(after, reverse, limit):
+            page = queryset
+            if after:
+                op = ">" if reverse else "<"
+                page = page.extra(
+                    where=[f"({table}.{column}, {table}.{pk_column}) {op} (%s, %s)"],
+                    params=[conn.ops.adapt_datetimefield_value(after[0]), after[1]],
+                )
+            if reverse:
+                page = page.order_by(self.timestamp_field, "pk")
+            else:
+                page = page.order_by(f"-{self.timestamp_field}", "-pk")
+            return list(page[:limit])
+
+        return self.paginate(fetch, request)
+
+    def paginate(self, fetch, request):
+        """One page of rows from ``fetch(after, reverse, limit)``.
+
+        ``fetch`` returns at most ``limit`` rows strictly past ``after`` (a ``(timestamp, id)``
+        pair, or None for the first page): newest first, or oldest first when ``reverse``.
+        """
+        self.request = request
+        size = self._page_size(request)
+        token = request.query_params.get(self.cursor_query_param)
+        cursor = self.decode(token) if token else None
+        reverse = bool(cursor and cursor[2])
+        rows = fetch(after=cursor[:2] if cursor else None, reverse=reverse, limit=size + 1)
         has_more = len(rows) > size
         rows = rows[:size]
         if reverse:
@@ -97,7 +112,10 @@ class KeysetPagination(BasePagination):
 
     @staticmethod
     def _get(row, name):
-        return row[name] if isinstance(row, dict) else getattr(row, name)
+        if isinstance(row, dict):
+            # A row of ledger.representation.wire_values may hold the column's wire text.
+            return row[name] if name in row else row[name + TEXT_SUFFIX]
+        return getattr(row, name)
 
     def _link(self, token: str | None) -> str | None:
         if token is None:

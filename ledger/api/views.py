@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from functools import partial
+
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -18,8 +21,8 @@ from ledger.api.filters import TradeFilter
 from ledger.api.pagination import KeysetPagination
 from ledger.api.renderers import CSVRenderer, stream_csv
 from ledger.api.serializers import BulkResultSerializer, TradeSerializer
-from ledger.representation import VALUE_FIELDS, trade_row
-from ledger.selectors import trade_queryset, trade_rows
+from ledger.representation import trade_row, wire_values
+from ledger.selectors import trade_page, trade_queryset, trade_rows
 from ledger.services import trade_create, trade_delete, trade_update, trades_store
 from tradepulse.trades import TradeFieldErrors, clean_trade
 
@@ -84,6 +87,11 @@ class TradeViewSet(viewsets.GenericViewSet):
             return trade_queryset(owner=None).none()
         return trade_queryset(owner=self.request.user)
 
+    def filter_queryset(self, queryset):
+        # list() applies TradeFilter itself (filter_backends documents it in the schema); one
+        # trade is found by its id among the user's own.
+        return queryset
+
     def get_renderers(self):
         renderers = super().get_renderers()
         if self.action == "list":
@@ -96,14 +104,21 @@ class TradeViewSet(viewsets.GenericViewSet):
         responses={200: TradeSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR},
     )
     def list(self, request):
-        queryset = self.filter_queryset(self.get_queryset())
+        filters = TradeFilter(request.query_params, queryset=self.get_queryset(), request=request)
+        if not filters.is_valid():
+            raise translate_validation(filters.errors)
         if request.accepted_renderer.format == "csv":
             response = StreamingHttpResponse(
-                stream_csv(trade_rows(queryset), trade_row), content_type="text/csv; charset=utf-8"
+                stream_csv(trade_rows(filters.qs), trade_row),
+                content_type="text/csv; charset=utf-8",
             )
             response["Content-Disposition"] = 'attachment; filename="trades.csv"'
             return response
-        rows = self.paginator.paginate_queryset(queryset.values(*VALUE_FIELDS), request, self)
+        if connection.vendor == "postgresql":
+            fetch = partial(trade_page, owner=request.user, lookups=filters.lookups())
+            rows = self.paginator.paginate(fetch, request)
+        else:
+            rows = self.paginator.paginate_queryset(wire_values(filters.qs), request, self)
         return self.paginator.get_paginated_response([trade_row(r) for r in rows])
 
     @extend_schema(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -21,10 +23,13 @@ class DirectionFilter(django_filters.Filter):
 
 
 class AlertFilter(TickerDateRangeFilterSet):
-    direction = DirectionFilter(method="filter_direction", help_text="up or down, any case.")
+    direction = DirectionFilter(help_text="up or down, any case.")
 
     class Meta(TickerDateRangeFilterSet.Meta):
         model = Alert
 
-    def filter_direction(self, queryset, name, value):
-        return queryset.filter(direction=value) if value else queryset
+    def lookups(self) -> dict[str, Any]:
+        found = super().lookups()
+        if self.form.cleaned_data.get("direction"):
+            found["direction"] = self.form.cleaned_data["direction"]
+        return found
