@@ -65,6 +65,8 @@ def fill(count: int) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
+    from ledger.services import COPY_COLUMNS
+
     User = get_user_model()
     owners = [User.objects.create_user("alice").id, User.objects.create_user("bob").id]
     start = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC)
@@ -72,10 +74,8 @@ def fill(count: int) -> None:
     rng = random.Random(1)
     now = datetime.now(UTC)
     with connection.cursor() as cursor:
-        with cursor.copy(
-            "COPY ledger_trade (owner_id, ticker, side, price, quantity, timestamp, source, "
-            "source_ref, created_at, updated_at) FROM STDIN"
-        ) as copy:
+        # Every column but the id, which the table draws itself.
+        with cursor.copy(f"COPY ledger_trade ({', '.join(COPY_COLUMNS[1:])}) FROM STDIN") as copy:
             for i in range(count):
                 copy.write_row(
                     (

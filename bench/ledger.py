@@ -57,14 +57,13 @@ def fill(owner_id: int, other_id: int, start_id: int, count: int) -> None:
     """COPY ``count`` trades (6 in 7 for the bench user) one second apart, from 2024-01-01."""
     from django.db import connection
 
+    from ledger.services import COPY_COLUMNS
+
     base = datetime(2024, 1, 1, tzinfo=UTC)
     now = datetime.now(UTC)
     rng = random.Random(start_id)
     with connection.cursor() as cursor:
-        with cursor.copy(
-            "COPY ledger_trade (id, owner_id, ticker, side, price, quantity, timestamp, source, "
-            "source_ref, created_at, updated_at) FROM STDIN"
-        ) as copy:
+        with cursor.copy(f"COPY ledger_trade ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
             for i in range(start_id, start_id + count):
                 copy.write_row(
                     (

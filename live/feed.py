@@ -71,6 +71,7 @@ from .protocol import (
     ticker_group,
 )
 from .selectors import UserRule
+from .tasks import cancel_all
 
 logger = logging.getLogger(__name__)
 
@@ -646,11 +647,7 @@ class FeedRunner:
             logger.exception("feed: storing %d alert(s) failed", len(batch))
 
     async def _shutdown(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self._tasks)
         self._tasks = []
         with contextlib.suppress(Exception):
             await self.provider.close()

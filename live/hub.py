@@ -33,6 +33,7 @@ from .protocol import (
     empty_snapshot,
     ticker_group,
 )
+from .tasks import cancel_all
 
 logger = logging.getLogger(__name__)
 
@@ -77,11 +78,7 @@ class LiveHub:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self._tasks)
         self._tasks = []
         if self.channel is not None:
             with contextlib.suppress(Exception):

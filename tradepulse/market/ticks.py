@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.timeutil import InvalidTimestamp, parse_datetime_utc
 
 __all__ = [
     "ProviderState",
@@ -19,39 +21,31 @@ __all__ = [
     "parse_timestamp",
 ]
 
-# Yahoo-style symbols: letters, digits and the punctuation used for classes (BRK-B),
-# indices (^GSPC), currencies (EURUSD=X), futures (ES=F) and crypto pairs (BTC-USD).
-_TICKER_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=_]{0,31}$|^\^[A-Z0-9.\-=_]{1,31}$")
-
 
 class TickFormatError(ValueError):
     """A tick (JSON message or CSV row) that cannot be read; the message names the field."""
 
 
 def normalize_ticker(value: object) -> str:
-    """Return `value` as an upper-case ticker symbol, or raise ValueError naming it."""
+    """Return `value` as an upper-case ticker symbol (the ledger's rule, `tradepulse.symbols`),
+    or raise TickFormatError naming it."""
     if not isinstance(value, str):
         raise TickFormatError(f"ticker must be a string, got {type(value).__name__}")
-    ticker = value.strip().upper()
-    if not _TICKER_RE.match(ticker):
-        raise TickFormatError(f"ticker {value!r} is not a valid symbol")
-    return ticker
+    try:
+        return normalise_ticker(value)
+    except InvalidTicker:
+        raise TickFormatError(f"ticker {value!r} is not a valid symbol") from None
 
 
 def parse_timestamp(value: object) -> datetime:
-    """Read an ISO 8601 timestamp; one without an offset is taken as UTC. Returns aware UTC."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise TickFormatError(f"timestamp {value!r} is not ISO 8601") from None
-    else:
+    """Read an ISO 8601 timestamp (`tradepulse.timeutil.parse_datetime_utc`: one without an
+    offset is UTC) or raise TickFormatError naming it. Returns aware UTC."""
+    if not isinstance(value, datetime | str):
         raise TickFormatError(f"timestamp must be an ISO 8601 string, got {type(value).__name__}")
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return parse_datetime_utc(value)
+    except InvalidTimestamp:
+        raise TickFormatError(f"timestamp {value!r} is not ISO 8601") from None
 
 
 def _parse_number(field: str, value: object, *, positive: bool) -> float:
