@@ -162,7 +162,7 @@ def list_latency(client, headers, total_rows: int, samples: int) -> dict[str, tu
     """Filtered list pages (ticker + date range) at random depths, ours by cursor, peer by page."""
     from django.contrib.auth import get_user_model
 
-    from ledger.api.pagination import KeysetPagination
+    from api.pagination import KeysetPagination
     from ledger.models import Trade
 
     user = get_user_model().objects.get(username="bench")

@@ -175,12 +175,12 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "ledger.api.authentication.TokenAuthentication",
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["ledger.api.permissions.IsAuthenticatedThrottled"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsAuthenticatedThrottled"],
     "DEFAULT_PARSER_CLASSES": [
-        "ledger.api.parsers.DecimalJSONParser",
+        "api.parsers.DecimalJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -189,15 +189,15 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "ledger.api.throttling.AnonWindowThrottle",
-        "ledger.api.throttling.UserWindowThrottle",
+        "api.throttling.AnonWindowThrottle",
+        "api.throttling.UserWindowThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
         "user": env.str("THROTTLE_USER", default="6000/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "ledger.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -207,7 +207,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Trade ledger, live alerts, cloud analysis and strategies.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["ledger.api.permissions.IsAuthenticatedThrottled"],
+    "SERVE_PERMISSIONS": ["api.permissions.IsAuthenticatedThrottled"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

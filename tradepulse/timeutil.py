@@ -63,5 +63,14 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def format_timestamp(value: datetime) -> str:
+    """The one output form of every timestamp TradePulse sends or writes (REST, WebSocket, CSV,
+    analysis JSON): RFC 3339 in UTC with ``Z`` and always six fraction digits,
+    e.g. ``2025-01-20T14:30:00.000000Z``. A naive value is read as UTC."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds") + "Z"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -21,8 +21,8 @@ from algo.errors import FieldError, MarketDataUnavailable, RunNotReady
 from algo.models import PaperSession
 from algo.selectors import backtest_queryset, paper_session_queryset, positions_list
 from algo.services import backtest_create, backtest_plot, paper_session_start, paper_session_stop
-from ledger.api import errors
-from ledger.api.pagination import KeysetPagination
+from api import errors
+from api.pagination import KeysetPagination
 from tradepulse.symbols import InvalidTicker, normalise_ticker
 
 errors.register(FieldError, 400, lambda exc: {exc.field: [exc.message]})

@@ -14,12 +14,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import errors
+from api.throttling import AnonWindowThrottle, UserWindowThrottle
 from cloud.analysis import configured_backend, saved_analysis
 from cloud.api.serializers import AnalysisOutcomeSerializer, SavedAnalysisSerializer
 from cloud.destinations import configured_destination
 from cloud.exceptions import AnalysisBackendError, AnalysisTimeout, InvalidDestination
-from ledger.api import errors
-from ledger.api.throttling import AnonWindowThrottle, UserWindowThrottle
 from tradepulse.analysis import InvalidDate, parse_day
 
 

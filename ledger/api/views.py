@@ -15,11 +15,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from api import errors
+from api.pagination import KeysetPagination
+from api.renderers import CSVRenderer, stream_csv
 from ledger import idempotency
-from ledger.api import errors
 from ledger.api.filters import TradeFilter
-from ledger.api.pagination import KeysetPagination
-from ledger.api.renderers import CSVRenderer, stream_csv
 from ledger.api.serializers import BulkResultSerializer, TradeSerializer
 from ledger.representation import trade_row, wire_values
 from ledger.selectors import trade_page, trade_queryset, trade_rows

@@ -7,8 +7,8 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ledger.api import errors
-from ledger.api.pagination import KeysetPagination
+from api import errors
+from api.pagination import KeysetPagination
 from live.api.filters import AlertFilter
 from live.api.serializers import AlertRuleSerializer, AlertRulesSerializer, AlertSerializer
 from live.selectors import alert_queryset, alert_rules_of

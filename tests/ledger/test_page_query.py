@@ -10,8 +10,8 @@ import pytest
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
+from api.pagination import KeysetPagination
 from ledger.api.filters import TradeFilter
-from ledger.api.pagination import KeysetPagination
 from ledger.models import Trade
 from ledger.representation import trade_row, wire_values
 from ledger.selectors import trade_page, trade_queryset

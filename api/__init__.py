@@ -1,0 +1,2 @@
+"""What every app's API shares: authentication, permissions, parsers, renderers, throttles,
+pagination and the one exception handler."""
