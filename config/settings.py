@@ -6,6 +6,7 @@ export folder, the simulated market feed and in-process analysis. See README for
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -41,7 +42,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "api",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -202,6 +204,15 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
+# API tokens (django-rest-knox): stored as SHA-512 digests, shown once when made. A token expires
+# this many days after it is made; 0 means never.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS) if API_TOKEN_TTL_DAYS > 0 else None,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "TradePulse API",
     "DESCRIPTION": "Trade ledger, live alerts, cloud analysis and strategies.",
@@ -217,8 +228,12 @@ SPECTACULAR_SETTINGS = {
 # --- Ledger ---------------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 BULK_MAX_TRADES = 10_000
+# The demo user (`seed_demo`, run by `make run`): never staff. With DJANGO_DEBUG=1 it gets
+# DEMO_PASSWORD; with DJANGO_DEBUG=0 it is made only when asked (this setting or
+# `seed_demo --in-production`), with a random password printed once.
 DEMO_USERNAME = env.str("DEMO_USERNAME", default="demo")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="tradepulse-demo")
+DEMO_USER_IN_PRODUCTION = env.bool("DEMO_USER_IN_PRODUCTION", default=False)
 
 # --- live ---------------------------------------------------------------------------------
 # Market data for the live feed: simulated | replay | yahoo | websocket.
