@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -296,6 +297,13 @@ AWS_LAMBDA_FUNCTION_NAME = env.str("AWS_LAMBDA_FUNCTION_NAME", default="")
 AWS_LAMBDA_API_URL = env.str("AWS_LAMBDA_API_URL", default="")
 TRADE_ANALYSIS_TIMEOUT = env.float("TRADE_ANALYSIS_TIMEOUT", default=30.0)
 TRADE_ANALYSIS_RATE = env.str("TRADE_ANALYSIS_RATE", default="30/min")
+# Who may run and read the all-users analysis: "staff" (is_staff users) or "users" (every
+# signed-in user). A ticker traded by one user on a day shows that user's exact trades.
+TRADE_ANALYSIS_ACCESS = env.str("TRADE_ANALYSIS_ACCESS", default="staff")
+if TRADE_ANALYSIS_ACCESS not in ("staff", "users"):
+    raise ImproperlyConfigured(
+        f"TRADE_ANALYSIS_ACCESS must be 'staff' or 'users', not {TRADE_ANALYSIS_ACCESS!r}"
+    )
 
 # --- Security (production) ------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
