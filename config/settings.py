@@ -6,6 +6,7 @@ export folder, the simulated market feed and in-process analysis. See README for
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -203,6 +204,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Any throttle still using DRF's get_ident counts REMOTE_ADDR, never X-Forwarded-For.
+    "NUM_PROXIES": 0,
 }
 
 # API tokens (django-rest-knox): stored as SHA-512 digests, shown once when made. A token expires
@@ -306,7 +309,18 @@ if TRADE_ANALYSIS_ACCESS not in ("staff", "users"):
     )
 
 # --- Security (production) ------------------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or networks,
+# e.g. "10.0.0.5,172.16.0.0/12". None by default: the client is REMOTE_ADDR (see api/client.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network"
+        ) from None
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
