@@ -88,8 +88,11 @@ TEMPLATES = [
 
 
 # --- Database -------------------------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", default="")
+
+
 def _database() -> dict:
-    if env.str("DATABASE_URL", default=""):
+    if DATABASE_URL:
         db = env.db("DATABASE_URL")
     elif env.str("DB_NAME", default=""):
         db = {
