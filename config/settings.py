@@ -23,11 +23,23 @@ if (BASE_DIR / ".env").is_file():
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
+# Public (it is in this file): good for development only.
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-" + "x" * 40
 if DEBUG:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-" + "x" * 40)
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 else:
-    # Production secrets have no default: a missing key stops the process at start-up.
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    # Production secrets have no default: a missing, empty or public key stops the process.
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+    if not SECRET_KEY.strip():
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is missing or empty; with DJANGO_DEBUG=0 it must be set to a "
+            "long random secret."
+        )
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is the public development key; with DJANGO_DEBUG=0 it must be "
+            "set to a long random secret."
+        )
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"]
