@@ -9,7 +9,7 @@ import pytest
 
 from scripts.check_services import reachable
 
-pytest_plugins = (
+pytest_plugins = ["tests.support.servers"] + (
     ["tests.support.s3"]
     if os.path.exists(os.path.join(os.path.dirname(__file__), "support", "s3.py"))
     else []
