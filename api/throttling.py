@@ -12,6 +12,8 @@ import time
 
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from api.client import client_ip
+
 
 class FixedWindowMixin:
     def allow_request(self, request, view):
@@ -37,6 +39,10 @@ class FixedWindowMixin:
 
     def wait(self):
         return max(1.0, self.window_end - self.now)
+
+    def get_ident(self, request):
+        # DRF's own reads X-Forwarded-For from anyone; see api.client.
+        return client_ip(request)
 
 
 class AnonWindowThrottle(FixedWindowMixin, AnonRateThrottle):

@@ -6,9 +6,12 @@ export folder, the simulated market feed and in-process analysis. See README for
 
 from __future__ import annotations
 
+import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -41,7 +44,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "api",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -84,8 +88,11 @@ TEMPLATES = [
 
 
 # --- Database -------------------------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", default="")
+
+
 def _database() -> dict:
-    if env.str("DATABASE_URL", default=""):
+    if DATABASE_URL:
         db = env.db("DATABASE_URL")
     elif env.str("DB_NAME", default=""):
         db = {
@@ -200,6 +207,17 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Any throttle still using DRF's get_ident counts REMOTE_ADDR, never X-Forwarded-For.
+    "NUM_PROXIES": 0,
+}
+
+# API tokens (django-rest-knox): stored as SHA-512 digests, shown once when made. A token expires
+# this many days after it is made; 0 means never.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS) if API_TOKEN_TTL_DAYS > 0 else None,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -217,8 +235,12 @@ SPECTACULAR_SETTINGS = {
 # --- Ledger ---------------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 BULK_MAX_TRADES = 10_000
+# The demo user (`seed_demo`, run by `make run`): never staff. With DJANGO_DEBUG=1 it gets
+# DEMO_PASSWORD; with DJANGO_DEBUG=0 it is made only when asked (this setting or
+# `seed_demo --in-production`), with a random password printed once.
 DEMO_USERNAME = env.str("DEMO_USERNAME", default="demo")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="tradepulse-demo")
+DEMO_USER_IN_PRODUCTION = env.bool("DEMO_USER_IN_PRODUCTION", default=False)
 
 # --- live ---------------------------------------------------------------------------------
 # Market data for the live feed: simulated | replay | yahoo | websocket.
@@ -294,9 +316,27 @@ AWS_LAMBDA_FUNCTION_NAME = env.str("AWS_LAMBDA_FUNCTION_NAME", default="")
 AWS_LAMBDA_API_URL = env.str("AWS_LAMBDA_API_URL", default="")
 TRADE_ANALYSIS_TIMEOUT = env.float("TRADE_ANALYSIS_TIMEOUT", default=30.0)
 TRADE_ANALYSIS_RATE = env.str("TRADE_ANALYSIS_RATE", default="30/min")
+# Who may run and read the all-users analysis: "staff" (is_staff users) or "users" (every
+# signed-in user). A ticker traded by one user on a day shows that user's exact trades.
+TRADE_ANALYSIS_ACCESS = env.str("TRADE_ANALYSIS_ACCESS", default="staff")
+if TRADE_ANALYSIS_ACCESS not in ("staff", "users"):
+    raise ImproperlyConfigured(
+        f"TRADE_ANALYSIS_ACCESS must be 'staff' or 'users', not {TRADE_ANALYSIS_ACCESS!r}"
+    )
 
 # --- Security (production) ------------------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or networks,
+# e.g. "10.0.0.5,172.16.0.0/12". None by default: the client is REMOTE_ADDR (see api/client.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network"
+        ) from None
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True

@@ -13,6 +13,7 @@ urlpatterns = [
         login_required(SpectacularSwaggerView.as_view(url_name="schema")),
         name="swagger-ui",
     ),
+    path("api/", include("api.urls")),
     path("api/", include("ledger.api.urls")),
     path("api/", include("live.api.urls")),
     path("web/", include("live.web")),

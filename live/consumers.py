@@ -73,13 +73,10 @@ NO_CHANNEL_LAYER = "live-hub-delivers"
 
 @database_sync_to_async
 def user_for_token(key: str):
-    from rest_framework.authtoken.models import Token
+    from api.authentication import user_for_key
 
-    try:
-        token = Token.objects.select_related("user").get(key=key)
-    except (Token.DoesNotExist, ValueError):
-        return None
-    return token.user if token.user.is_active else None
+    found = user_for_key(key) if isinstance(key, str) else None
+    return found[0] if found and found[0].is_active else None
 
 
 class StockPriceConsumer(AsyncJsonWebsocketConsumer):

@@ -52,7 +52,7 @@ def test_readyz_is_503_naming_redis_and_the_feed_when_redis_is_down(client, db, 
 
 @pytest.mark.django_db(transaction=True)
 async def test_readyz_reports_the_active_feed_and_fails_once_it_stops_renewing(
-    async_client, redis_server, settings
+    async_client, private_redis, settings
 ):
     import asyncio
     import os
@@ -62,10 +62,10 @@ async def test_readyz_reports_the_active_feed_and_fails_once_it_stops_renewing(
 
     from live.lease import FeedLease
 
-    settings.REDIS_URL = redis_server.url
+    settings.REDIS_URL = private_redis.url
     settings.FEED_IN_PROCESS = False
     settings.FEED_LEASE_SECONDS = 0.5
-    client = redis.asyncio.Redis.from_url(redis_server.url)
+    client = redis.asyncio.Redis.from_url(private_redis.url)
     lease = FeedLease(client, ttl=0.5)
     token = await lease.acquire()
     assert token

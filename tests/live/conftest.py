@@ -114,10 +114,8 @@ def session_cookie(transactional_db, user):
 
 
 @pytest.fixture
-def token(transactional_db, user) -> str:
-    from rest_framework.authtoken.models import Token
-
-    return Token.objects.create(user=user).key
+def token(transactional_db, api) -> str:
+    return api.token
 
 
 @pytest.fixture

@@ -122,16 +122,16 @@ async def test_sockets_are_told_prices_are_stale_when_the_feed_goes_silent_and_w
 
 
 @pytest.fixture
-def private_redis_layers(settings, redis_server):
+def private_redis_layers(settings, private_redis):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [redis_server.url]},
+            "CONFIG": {"hosts": [private_redis.url]},
         }
     }
     settings.FEED_IN_PROCESS = False
-    settings.REDIS_URL = redis_server.url
-    return redis_server
+    settings.REDIS_URL = private_redis.url
+    return private_redis
 
 
 async def test_redis_away_for_ten_seconds_stale_status_then_ticks_on_the_same_socket(
@@ -139,8 +139,8 @@ async def test_redis_away_for_ten_seconds_stale_status_then_ticks_on_the_same_so
 ):
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
-    redis_server = private_redis_layers
-    feed_layer = RedisPubSubChannelLayer(hosts=[redis_server.url])
+    private_redis = private_redis_layers
+    feed_layer = RedisPubSubChannelLayer(hosts=[private_redis.url])
     provider = ScriptedProvider()
     feed = FeedRunner(
         provider,
@@ -159,14 +159,14 @@ async def test_redis_away_for_ten_seconds_stale_status_then_ticks_on_the_same_so
         await provider.push("AAPL", 230.0, now)
         await receive_until(ws, lambda m: m["type"] == "tick", timeout=5)
 
-        redis_server.kill()
+        private_redis.kill()
         # Ticks keep coming from the provider; none can be published.
         for i in range(3):
             await provider.push("AAPL", 231.0 + i, now + timedelta(seconds=1 + i))
         seen = await receive_until(ws, lambda m: m.get("state") == "stale", timeout=5)
         assert not any(m["type"] == "tick" for m in seen)
         await asyncio.sleep(10 - 5)
-        redis_server.start()
+        private_redis.start()
 
         async def tick_after_restart():
             i = 0
@@ -189,15 +189,15 @@ async def test_redis_away_for_ten_seconds_stale_status_then_ticks_on_the_same_so
         await feed_layer.flush()
 
 
-async def test_a_former_leader_cannot_publish_after_a_standby_took_the_lease(redis_server):
+async def test_a_former_leader_cannot_publish_after_a_standby_took_the_lease(private_redis):
     import redis.asyncio
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
     from live.lease import FeedLease, FencedPublisher, leader_status
     from live.protocol import STATUS_GROUP
 
-    client = redis.asyncio.Redis.from_url(redis_server.url)
-    layer = RedisPubSubChannelLayer(hosts=[redis_server.url])
+    client = redis.asyncio.Redis.from_url(private_redis.url)
+    layer = RedisPubSubChannelLayer(hosts=[private_redis.url])
     hub_channel = await layer.new_channel("probe.")
     await layer.group_add(STATUS_GROUP, hub_channel)
     await asyncio.sleep(0.1)
@@ -227,14 +227,14 @@ async def test_a_former_leader_cannot_publish_after_a_standby_took_the_lease(red
 
     import redis as sync_redis
 
-    status = leader_status(sync_redis.Redis.from_url(redis_server.url), ttl=0.5)
+    status = leader_status(sync_redis.Redis.from_url(private_redis.url), ttl=0.5)
     assert status["ok"] is True and (status["pid"], status["host"]) == (1002, "b")
     assert 0 <= status["heartbeat_age_s"] < 0.5
     await layer.flush()
     await client.aclose()
 
 
-async def test_a_standby_takes_over_when_the_leader_stops_renewing(redis_server, caplog):
+async def test_a_standby_takes_over_when_the_leader_stops_renewing(private_redis, caplog):
     """Two leader-or-standby loops on one Redis: exactly one leads; when its process dies
     (its loop is cancelled, nothing released), the other leads within the lease time."""
     import redis.asyncio
@@ -242,7 +242,7 @@ async def test_a_standby_takes_over_when_the_leader_stops_renewing(redis_server,
     from live.lease import FeedLease, lead_or_stand_by
 
     caplog.set_level(logging.WARNING)
-    client = redis.asyncio.Redis.from_url(redis_server.url)
+    client = redis.asyncio.Redis.from_url(private_redis.url)
     leading: list[tuple[str, int]] = []
 
     class Runner:

@@ -5,64 +5,44 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.support.servers import ROOT, ManagedProcess, free_port, wait_for_port
+from tests.support.servers import ManagedProcess, ServedApp, api_token, base_env, manage
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def scaled(redis_server, tmp_path):
-    """Start web workers and feeds of the scaled mode on the private Redis; stops them all."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DB_NAME")}
-    env.update(
-        SQLITE_PATH=str(tmp_path / "served.sqlite3"),
-        REDIS_URL=redis_server.url,
+def scaled(private_redis, tmp_path):
+    """Start web processes and feeds of the scaled mode on the private Redis; stops them all."""
+    env = base_env(
+        tmp_path,
+        REDIS_URL=private_redis.url,
         MARKET_DATA_PROVIDER="simulated",
         MARKET_SIM_RATE="20",
         MARKET_SIM_JUMP_INTERVAL="0",
         FEED_TICK_SINKS="",
         PYTHONUNBUFFERED="1",
     )
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    manage = [str(ROOT / "manage.py")]
-    subprocess.run([sys.executable, *manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
-    token = (
-        subprocess.run(
-            [sys.executable, *manage, "create_api_token", "trader"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
-    started: list[ManagedProcess] = []
+    manage(env, "migrate", "--noinput", "-v0")
+    token = api_token(env, "trader")
+    started: list = []
 
     class Scaled:
         def __init__(self):
             self.token = token
-            self.redis = redis_server
+            self.redis = private_redis
 
         def web(self) -> int:
-            port = free_port()
-            args = ["-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1"]
-            process = ManagedProcess([*args, "--port", str(port)], env, "web")
-            started.append(process)
-            wait_for_port(port, timeout=30, process=process.process)
-            return port
+            app = ServedApp(env, tmp_path / f"web-{len(started)}.log")
+            started.append(app)
+            return app.start().port
 
         def feed(self) -> ManagedProcess:
-            process = ManagedProcess([*manage, "run_feed"], env, "feed")
+            process = ManagedProcess(["manage.py", "run_feed"], env, "feed")
             started.append(process)
             return process
 
