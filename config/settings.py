@@ -301,6 +301,19 @@ ALERT_WINDOW_SECONDS = env.float("ALERT_WINDOW_SECONDS", default=60.0)
 MOVING_AVERAGE_SECONDS = env.float("MOVING_AVERAGE_SECONDS", default=300.0)
 LIVE_WS_AUTH_TIMEOUT = env.float("LIVE_WS_AUTH_TIMEOUT", default=5.0)
 LIVE_WS_MAX_TICKERS = env.int("LIVE_WS_MAX_TICKERS", default=20)
+# WebSocket limits: open sockets per user (across every web process), the largest message a
+# client may send, and the unsent bytes a socket may hold before it is closed as not reading.
+LIVE_WS_MAX_PER_USER = env.int("LIVE_WS_MAX_PER_USER", default=10)
+LIVE_WS_MAX_MESSAGE_BYTES = env.int("LIVE_WS_MAX_MESSAGE_BYTES", default=4096)
+LIVE_WS_SEND_BUFFER_BYTES = env.int("LIVE_WS_SEND_BUFFER_BYTES", default=256 * 1024)
+# Sockets are told prices are stale after this many seconds without word from the feed.
+LIVE_STALE_AFTER_SECONDS = env.float("LIVE_STALE_AFTER_SECONDS", default=3.0)
+# Alerts waiting to be stored (kept and retried while the database is away); beyond this
+# many, new alerts are not stored (logged and counted).
+ALERT_STORE_QUEUE_SIZE = env.int("ALERT_STORE_QUEUE_SIZE", default=10_000)
+# The feed lease (scaled mode): its holder publishes; a standby takes over when the holder
+# has not renewed it for this many seconds.
+FEED_LEASE_SECONDS = env.float("FEED_LEASE_SECONDS", default=5.0)
 
 # --- algo ---------------------------------------------------------------------------------
 # Backtest runs: inline up to this many bars; larger runs go to a Celery worker when REDIS_URL
@@ -365,7 +378,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     # Health checks from a load balancer arrive over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
