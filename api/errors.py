@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from api.outages import log_outage, outage_body, outage_component, retry_after
 from ledger.idempotency import IdempotencyError
 from tradepulse.symbols import InvalidTicker
 from tradepulse.trades import TradeFieldErrors
@@ -41,4 +42,13 @@ def exception_handler(exc, context):
         if isinstance(exc, exc_class):
             payload = body(exc) if callable(body) else {"detail": str(exc)}
             return Response(payload, status=status_code)
+    component = outage_component(exc)
+    if component is not None:
+        request = context.get("request")
+        log_outage(component, exc, request.path if request is not None else "?")
+        return Response(
+            outage_body(component),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": retry_after()},
+        )
     return drf_exception_handler(exc, context)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
+from config.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -20,4 +21,5 @@ urlpatterns = [
     path("api/", include("algo.api.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
