@@ -70,6 +70,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts and times every request, whatever answers it.
+    "config.metrics.RequestMetricsMiddleware",
+    "api.outages.OutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -191,7 +194,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable or stalled Redis fails fast (throttles then fail open), instead
+            # of holding requests.
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 2.0},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -204,6 +213,16 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+
+# --- Outages and metrics --------------------------------------------------------------------
+# A database or Redis outage is a 503 with this Retry-After (seconds) naming the component.
+OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
+# /metrics (Prometheus text format): with a token, only `Authorization: Bearer <token>`;
+# without one, only clients on this machine (127.0.0.1, ::1).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Set by `make run` / `make run-scaled`: every process writes its metrics there and /metrics
+# adds them up (prometheus-client's multiprocess mode). Unset: this process's metrics only.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # --- Request limits -------------------------------------------------------------------------
 # A bulk request of 10,000 trades is about 1.3 MB of JSON; anything far larger is refused.
