@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 
 
 def _refuse_constant(name: str):
@@ -24,3 +24,8 @@ class DecimalJSONParser(JSONParser):
             return json.load(decoded, parse_float=Decimal, parse_constant=_refuse_constant)
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
+
+
+class UploadParser(MultiPartParser):
+    """``multipart/form-data``, for the endpoints that take a file. Every other endpoint reads
+    JSON only: a body of any other type is a 415 naming the types it accepts."""

@@ -22,3 +22,7 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", healthz, name="healthz"),
 ]
+
+# JSON instead of HTML on /api/ paths when DJANGO_DEBUG=0 (api/errors.py).
+handler400 = "api.errors.bad_request"
+handler500 = "api.errors.server_error"

@@ -23,6 +23,7 @@ from algo.selectors import backtest_queryset, paper_session_queryset, positions_
 from algo.services import backtest_create, backtest_plot, paper_session_start, paper_session_stop
 from api import errors
 from api.pagination import KeysetPagination
+from api.parsers import DecimalJSONParser, UploadParser
 from tradepulse.symbols import InvalidTicker, normalise_ticker
 
 errors.register(FieldError, 400, lambda exc: {exc.field: [exc.message]})
@@ -88,6 +89,8 @@ class BacktestViewSet(viewsets.GenericViewSet):
     pagination_class = CreatedPagination
     serializer_class = BacktestRunSchema
     lookup_value_regex = r"[0-9]{1,18}"
+    # JSON, or a multipart upload of a price CSV.
+    parser_classes = [DecimalJSONParser, UploadParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
