@@ -1,31 +1,29 @@
-"""The one place where domain exceptions become HTTP responses, and the JSON error pages of
-API paths."""
+"""The one place where exceptions become HTTP responses, and the JSON error pages of API paths.
+
+A domain error says itself how it is answered, as DRF's ``APIException`` does: an integer
+``status_code`` and an ``as_body()`` giving the JSON body. :class:`DomainError` is a base with
+both; errors of the framework-free engine (``tradepulse``) carry the same two attributes
+without importing anything from here. Nothing is registered anywhere.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import status
-from rest_framework.exceptions import UnsupportedMediaType, ValidationError
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ledger.idempotency import IdempotencyError
-from tradepulse.symbols import InvalidTicker
-from tradepulse.trades import TradeFieldErrors
-
-# Other apps register (exception class, status, body builder) here at import time.
-DOMAIN_ERRORS: list[tuple[type[Exception], int, object]] = []
+from api.outages import log_outage, outage_body, outage_component, retry_after
 
 # Error messages quote what was sent; a huge input is not sent back whole.
 MAX_ECHO = 100
 _LONG_MESSAGE = 2 * MAX_ECHO + 50
-
-
-def register(exc_class: type[Exception], status_code: int, body=None) -> None:
-    DOMAIN_ERRORS.append((exc_class, status_code, body))
 
 
 def shorten(text: str) -> str:
@@ -51,43 +49,27 @@ def _shorten_all(data):
 def _accepted_types(context) -> list[str]:
     request = context.get("request")
     parsers = getattr(request, "parsers", None) or []
-    return [parser.media_type for parser in parsers]
+    return [parser.media_type for parser in parsers] or ["application/json"]
 
 
-def _handle(exc, context):
-    if isinstance(exc, TradeFieldErrors):
-        exc = ValidationError(exc.errors)
-    elif isinstance(exc, InvalidTicker):
-        exc = ValidationError({"ticker": [str(exc)]})
-    elif isinstance(exc, IdempotencyError):
-        return Response(
-            {"detail": exc.message, "header": "Idempotency-Key"}, status=exc.status_code
-        )
-    elif isinstance(exc, RequestDataTooBig):
-        return Response(
-            {
-                "detail": f"Request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
-            },
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
-    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
-        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-    elif isinstance(exc, UnsupportedMediaType):
-        accepted = " or ".join(_accepted_types(context)) or "application/json"
-        sent = context["request"].content_type if context.get("request") else ""
-        return Response(
-            {
-                "detail": f'Unsupported media type "{sent}": send the body as {accepted} '
-                f"(Content-Type header).",
-                "accepted": _accepted_types(context) or ["application/json"],
-            },
-            status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-        )
-    for exc_class, status_code, body in DOMAIN_ERRORS:
-        if isinstance(exc, exc_class):
-            payload = body(exc) if callable(body) else {"detail": str(exc)}
-            return Response(payload, status=status_code)
-    return drf_exception_handler(exc, context)
+class DomainError(Exception):
+    """An error of a service that the API answers with ``status_code`` and ``as_body()``."""
+
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request could not be processed."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail if detail is not None else self.default_detail)
+
+    def as_body(self) -> Any:
+        return {"detail": str(self)}
+
+
+def answered_by_itself(exc: BaseException) -> bool:
+    """Whether ``exc`` carries its own HTTP answer (``status_code`` and ``as_body()``)."""
+    return isinstance(getattr(exc, "status_code", None), int) and callable(
+        getattr(exc, "as_body", None)
+    )
 
 
 def exception_handler(exc, context):
@@ -95,6 +77,42 @@ def exception_handler(exc, context):
     if response is not None and response.status_code < 500:
         response.data = _shorten_all(response.data)
     return response
+
+
+def _handle(exc, context):
+    if answered_by_itself(exc):
+        return Response(exc.as_body(), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {
+                "detail": f"Request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, UnsupportedMediaType):
+        accepted = _accepted_types(context)
+        request = context.get("request")
+        sent = request.content_type if request is not None else ""
+        return Response(
+            {
+                "detail": f'Unsupported media type "{sent}": send the body as '
+                f"{' or '.join(accepted)} (Content-Type header).",
+                "accepted": accepted,
+            },
+            status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        )
+    component = outage_component(exc)
+    if component is not None:
+        request = context.get("request")
+        log_outage(component, exc, request.path if request is not None else "?")
+        return Response(
+            outage_body(component),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": retry_after()},
+        )
+    return drf_exception_handler(exc, context)
 
 
 # --- Error pages (DJANGO_DEBUG=0) -----------------------------------------------------------

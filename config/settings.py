@@ -70,6 +70,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts and times every request, whatever answers it.
+    "config.metrics.RequestMetricsMiddleware",
+    "api.outages.OutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -103,8 +106,11 @@ TEMPLATES = [
 
 
 # --- Database -------------------------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", default="")
+
+
 def _database() -> dict:
-    if env.str("DATABASE_URL", default=""):
+    if DATABASE_URL:
         db = env.db("DATABASE_URL")
     elif env.str("DB_NAME", default=""):
         db = {
@@ -188,7 +194,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable or stalled Redis fails fast (throttles then fail open), instead
+            # of holding requests.
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 2.0},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -201,6 +213,16 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+
+# --- Outages and metrics --------------------------------------------------------------------
+# A database or Redis outage is a 503 with this Retry-After (seconds) naming the component.
+OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
+# /metrics (Prometheus text format): with a token, only `Authorization: Bearer <token>`;
+# without one, only clients on this machine (127.0.0.1, ::1).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Set by `make run` / `make run-scaled`: every process writes its metrics there and /metrics
+# adds them up (prometheus-client's multiprocess mode). Unset: this process's metrics only.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # --- Request limits -------------------------------------------------------------------------
 # A bulk request of 10,000 trades is about 1.3 MB of JSON; anything far larger is refused.
@@ -297,6 +319,19 @@ ALERT_WINDOW_SECONDS = env.float("ALERT_WINDOW_SECONDS", default=60.0)
 MOVING_AVERAGE_SECONDS = env.float("MOVING_AVERAGE_SECONDS", default=300.0)
 LIVE_WS_AUTH_TIMEOUT = env.float("LIVE_WS_AUTH_TIMEOUT", default=5.0)
 LIVE_WS_MAX_TICKERS = env.int("LIVE_WS_MAX_TICKERS", default=20)
+# WebSocket limits: open sockets per user (across every web process), the largest message a
+# client may send, and the unsent bytes a socket may hold before it is closed as not reading.
+LIVE_WS_MAX_PER_USER = env.int("LIVE_WS_MAX_PER_USER", default=10)
+LIVE_WS_MAX_MESSAGE_BYTES = env.int("LIVE_WS_MAX_MESSAGE_BYTES", default=4096)
+LIVE_WS_SEND_BUFFER_BYTES = env.int("LIVE_WS_SEND_BUFFER_BYTES", default=256 * 1024)
+# Sockets are told prices are stale after this many seconds without word from the feed.
+LIVE_STALE_AFTER_SECONDS = env.float("LIVE_STALE_AFTER_SECONDS", default=3.0)
+# Alerts waiting to be stored (kept and retried while the database is away); beyond this
+# many, new alerts are not stored (logged and counted).
+ALERT_STORE_QUEUE_SIZE = env.int("ALERT_STORE_QUEUE_SIZE", default=10_000)
+# The feed lease (scaled mode): its holder publishes; a standby takes over when the holder
+# has not renewed it for this many seconds.
+FEED_LEASE_SECONDS = env.float("FEED_LEASE_SECONDS", default=5.0)
 
 # --- algo ---------------------------------------------------------------------------------
 # Backtest runs: inline up to this many bars; larger runs go to a Celery worker when REDIS_URL
@@ -361,7 +396,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     # Health checks from a load balancer arrive over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

@@ -9,11 +9,14 @@ import pytest
 
 from scripts.check_services import reachable
 
-pytest_plugins = (
-    ["tests.support.s3"]
-    if os.path.exists(os.path.join(os.path.dirname(__file__), "support", "s3.py"))
-    else []
-)
+pytest_plugins = [
+    "tests.support.servers",
+    *(
+        ["tests.support.s3"]
+        if os.path.exists(os.path.join(os.path.dirname(__file__), "support", "s3.py"))
+        else []
+    ),
+]
 
 
 def pytest_collection_modifyitems(config, items):
