@@ -237,11 +237,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsAuthenticatedThrottled"],
-    "DEFAULT_PARSER_CLASSES": [
-        "api.parsers.DecimalJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only (a form-encoded body is a 415 naming application/json); endpoints taking a file
+    # add api.parsers.UploadParser.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.DecimalJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -411,5 +410,7 @@ LOGGING = {
         # boto3 announces where it found credentials on every command at INFO.
         "botocore": {"level": "WARNING"},
         "boto3": {"level": "WARNING"},
+        # django-axes reports every login at INFO; lock-outs come at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

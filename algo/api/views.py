@@ -21,6 +21,7 @@ from algo.models import PaperSession
 from algo.selectors import backtest_queryset, paper_session_queryset, positions_list
 from algo.services import backtest_create, backtest_plot, paper_session_start, paper_session_stop
 from api.pagination import KeysetPagination
+from api.parsers import DecimalJSONParser, UploadParser
 from tradepulse.symbols import InvalidTicker, normalise_ticker
 
 BACKTEST_FIELDS = (
@@ -75,6 +76,8 @@ class BacktestViewSet(viewsets.GenericViewSet):
     pagination_class = CreatedPagination
     serializer_class = BacktestRunSchema
     lookup_value_regex = r"[0-9]{1,18}"
+    # JSON, or a multipart upload of a price CSV.
+    parser_classes = [DecimalJSONParser, UploadParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
