@@ -1,8 +1,8 @@
 """Build the trade-analysis Lambda package, ``build/trade_analysis.zip``, reproducibly.
 
 The zip holds the handler module(s) of ``lambdas/trade_analysis`` at its root (handler
-``app.handler``) and the ``tradepulse.analysis`` package under ``tradepulse/analysis`` with a
-minimal ``tradepulse/__init__.py``, so ``import tradepulse.analysis`` means the same inside and
+``app.handler``) and the ``tradepulse.analysis`` package under ``tradepulse/analysis`` with
+``tradepulse/timeutil.py`` and a minimal ``tradepulse/__init__.py``, so ``import tradepulse.analysis`` means the same inside and
 outside the zip. It needs nothing beyond the standard library and the runtime's boto3.
 
 The same sources always give the same bytes: entries are sorted, timestamps and permissions
@@ -22,6 +22,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HANDLER_DIR = REPO_ROOT / "lambdas" / "trade_analysis"
 ANALYSIS_DIR = REPO_ROOT / "tradepulse" / "analysis"
+TIMEUTIL = REPO_ROOT / "tradepulse" / "timeutil.py"
 DEFAULT_OUTPUT = REPO_ROOT / "build" / "trade_analysis.zip"
 
 # The engine's own `tradepulse/__init__.py` may grow imports the Lambda does not ship.
@@ -38,6 +39,8 @@ def package_files() -> dict[str, bytes]:
             files[source.name] = source.read_bytes()
     for source in sorted(ANALYSIS_DIR.glob("*.py")):
         files[f"tradepulse/analysis/{source.name}"] = source.read_bytes()
+    # The analysis writes timestamps in TradePulse's one output form (standard library only).
+    files["tradepulse/timeutil.py"] = TIMEUTIL.read_bytes()
     return files
 
 

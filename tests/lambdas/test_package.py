@@ -50,7 +50,9 @@ def test_build_is_reproducible_and_holds_only_the_handler_and_analysis(tmp_path)
         f"tradepulse/analysis/{path.name}"
         for path in (build.REPO_ROOT / "tradepulse" / "analysis").glob("*.py")
     )
-    assert sorted(names) == sorted(["app.py", "tradepulse/__init__.py", *analysis_modules])
+    assert sorted(names) == sorted(
+        ["app.py", "tradepulse/__init__.py", "tradepulse/timeutil.py", *analysis_modules]
+    )
 
 
 def test_packaged_handler_runs_in_a_clean_interpreter(tmp_path, s3_client, s3_bucket):
