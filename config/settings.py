@@ -280,6 +280,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BacktestStatusEnum": "algo.models.BacktestRun.Status",
+        "PaperSessionStatusEnum": "algo.models.PaperSession.Status",
+    },
 }
 
 # --- Ledger ---------------------------------------------------------------------------------

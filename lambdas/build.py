@@ -1,8 +1,8 @@
 """Build the trade-analysis Lambda package, ``build/trade_analysis.zip``, reproducibly.
 
 The zip holds the handler module(s) of ``lambdas/trade_analysis`` at its root (handler
-``app.handler``) and the ``tradepulse.analysis`` package under ``tradepulse/analysis`` with a
-minimal ``tradepulse/__init__.py``, so ``import tradepulse.analysis`` means the same inside and
+``app.handler``) and the ``tradepulse.analysis`` package under ``tradepulse/analysis`` with
+``tradepulse/timeutil.py`` and a minimal ``tradepulse/__init__.py``, so ``import tradepulse.analysis`` means the same inside and
 outside the zip. It needs nothing beyond the standard library and the runtime's boto3.
 
 The same sources always give the same bytes: entries are sorted, timestamps and permissions

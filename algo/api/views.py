@@ -11,11 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from algo.api.serializers import (
-    BacktestRunSchema,
-    PaperSessionSchema,
-    backtest_detail,
-    backtest_summary,
-    paper_session_data,
+    BacktestRunSerializer,
+    BacktestRunSummarySerializer,
+    PaperSessionSerializer,
 )
 from algo.models import PaperSession
 from algo.selectors import backtest_queryset, paper_session_queryset, positions_list
@@ -74,7 +72,7 @@ class BacktestViewSet(viewsets.GenericViewSet):
     """The signed-in user's backtest runs. Another user's run is a 404."""
 
     pagination_class = CreatedPagination
-    serializer_class = BacktestRunSchema
+    serializer_class = BacktestRunSerializer
     lookup_value_regex = r"[0-9]{1,18}"
     # JSON, or a multipart upload of a price CSV.
     parser_classes = [DecimalJSONParser, UploadParser]
@@ -89,16 +87,19 @@ class BacktestViewSet(viewsets.GenericViewSet):
             return [FileRenderer()]
         return super().get_renderers()
 
+    def get_serializer_class(self):
+        return BacktestRunSummarySerializer if self.action == "list" else BacktestRunSerializer
+
     @extend_schema(
-        summary="List backtest runs (newest first, cursor pages)", operation_id="backtests_list"
+        summary="List backtest runs (newest first, cursor pages)",
+        operation_id="backtests_list",
+        responses={200: BacktestRunSummarySerializer(many=True)},
     )
     def list(self, request):
         page = self.paginator.paginate_queryset(
             self.get_queryset().defer("trades", "open_trade"), request, self
         )
-        return self.paginator.get_paginated_response(
-            [backtest_summary(run, request) for run in page]
-        )
+        return self.paginator.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         summary="Run a backtest on a ticker, an uploaded CSV (multipart `file`) or synthetic bars",
@@ -107,8 +108,10 @@ class BacktestViewSet(viewsets.GenericViewSet):
             "multipart/form-data": OpenApiTypes.OBJECT,
         },
         responses={
-            201: OpenApiResponse(description="Done (inline run)"),
-            202: OpenApiResponse(description="Queued for the background worker"),
+            201: OpenApiResponse(BacktestRunSerializer, description="Done (inline run)"),
+            202: OpenApiResponse(
+                BacktestRunSerializer, description="Queued for the background worker"
+            ),
             400: OpenApiResponse(description="A bad field, named"),
             502: OpenApiResponse(description="The ticker's prices could not be downloaded"),
         },
@@ -121,11 +124,11 @@ class BacktestViewSet(viewsets.GenericViewSet):
         code = status.HTTP_201_CREATED if run.status == "done" else status.HTTP_202_ACCEPTED
         if run.status == "failed":
             code = status.HTTP_201_CREATED
-        return Response(backtest_detail(run, request), status=code)
+        return Response(self.get_serializer(run).data, status=code)
 
     @extend_schema(summary="One backtest run: status, statistics, trades and plot links")
     def retrieve(self, request, pk=None):
-        return Response(backtest_detail(self.get_object(), request))
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
         summary="Price, averages, trades, equity and drawdown as a PNG",
@@ -148,7 +151,7 @@ class PaperSessionViewSet(viewsets.GenericViewSet):
     """The signed-in user's paper-trading sessions; DELETE stops one (it stays listed)."""
 
     pagination_class = StartedPagination
-    serializer_class = PaperSessionSchema
+    serializer_class = PaperSessionSerializer
     lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
@@ -162,27 +165,27 @@ class PaperSessionViewSet(viewsets.GenericViewSet):
     )
     def list(self, request):
         page = self.paginator.paginate_queryset(self.get_queryset(), request, self)
-        return self.paginator.get_paginated_response([paper_session_data(s, request) for s in page])
+        return self.paginator.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         summary="Start paper trading a ticker on the live feed",
         request=OpenApiTypes.OBJECT,
-        responses={201: OpenApiResponse(description="The running session")},
+        responses={201: OpenApiResponse(PaperSessionSerializer, description="The running session")},
     )
     def create(self, request):
         session = paper_session_start(
             owner=request.user, data=_plain(request.data), runner=PaperSession.Runner.FEED
         )
-        return Response(paper_session_data(session, request), status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(session).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="One session: position, cash, equity at the last price and P&L")
     def retrieve(self, request, pk=None):
-        return Response(paper_session_data(self.get_object(), request))
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(summary="Stop a session (its trades stay in the ledger)")
     def destroy(self, request, pk=None):
         session = paper_session_stop(session=self.get_object())
-        return Response(paper_session_data(session, request))
+        return Response(self.get_serializer(session).data)
 
 
 class PositionsView(APIView):
