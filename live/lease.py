@@ -227,6 +227,8 @@ async def _lead(lease: FeedLease, runner, token: int, stop: asyncio.Event) -> No
             task.cancel()
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await run
+        if run.done() and not run.cancelled() and run.exception() is not None:
+            logger.error("feed: the runner crashed; it starts again", exc_info=run.exception())
         for task in waits[1:]:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
