@@ -203,12 +203,21 @@ async def lead_or_stand_by(
         logger.warning("feed: leading with token %d", token)
         if on_change:
             on_change("leading", token)
-        await _lead(lease, build_runner(token), token, stop)
+        while True:
+            await _lead(lease, build_runner(token), token, stop)
+            if stop.is_set():
+                metrics.FEED_LEADER.set(0)
+                with contextlib.suppress(Exception):
+                    await lease.release(token)
+                return
+            try:
+                still_ours = await lease.renew(token)
+            except Exception:
+                still_ours = False
+            if not still_ours:
+                break
+            logger.warning("feed: still holding the lease (token %d); restarting the runner", token)
         metrics.FEED_LEADER.set(0)
-        if stop.is_set():
-            with contextlib.suppress(Exception):
-                await lease.release(token)
-            return
         logger.warning("feed: lost the lease (token %d); standing by", token)
 
 
