@@ -23,11 +23,23 @@ if (BASE_DIR / ".env").is_file():
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
+# Public (it is in this file): good for development only.
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-" + "x" * 40
 if DEBUG:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-" + "x" * 40)
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 else:
-    # Production secrets have no default: a missing key stops the process at start-up.
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    # Production secrets have no default: a missing, empty or public key stops the process.
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+    if not SECRET_KEY.strip():
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is missing or empty; with DJANGO_DEBUG=0 it must be set to a "
+            "long random secret."
+        )
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is the public development key; with DJANGO_DEBUG=0 it must be "
+            "set to a long random secret."
+        )
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"]
@@ -45,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
+    "axes",
     "api",
     "django_filters",
     "drf_spectacular",
@@ -57,6 +70,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts and times every request, whatever answers it.
+    "config.metrics.RequestMetricsMiddleware",
+    "api.outages.OutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -65,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a locked-out login into a 429 (api/lockout.py); last, as django-axes requires.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -132,6 +150,23 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    "api.lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login lock-out (django-axes): this many wrong passwords for one username from one client
+# address lock that pair out for LOGIN_LOCKOUT_MINUTES (429).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "api.client.client_ip"
+AXES_LOCKOUT_CALLABLE = "api.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -159,7 +194,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable or stalled Redis fails fast (throttles then fail open), instead
+            # of holding requests.
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 2.0},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -172,6 +213,16 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+
+# --- Outages and metrics --------------------------------------------------------------------
+# A database or Redis outage is a 503 with this Retry-After (seconds) naming the component.
+OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
+# /metrics (Prometheus text format): with a token, only `Authorization: Bearer <token>`;
+# without one, only clients on this machine (127.0.0.1, ::1).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Set by `make run` / `make run-scaled`: every process writes its metrics there and /metrics
+# adds them up (prometheus-client's multiprocess mode). Unset: this process's metrics only.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # --- Request limits -------------------------------------------------------------------------
 # A bulk request of 10,000 trades is about 1.3 MB of JSON; anything far larger is refused.

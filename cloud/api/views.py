@@ -15,24 +15,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import errors
 from api.permissions import IsAuthenticatedThrottled
 from api.throttling import AnonWindowThrottle, UserWindowThrottle
 from cloud.analysis import configured_backend, saved_analysis
 from cloud.api.serializers import AnalysisOutcomeSerializer, SavedAnalysisSerializer
 from cloud.destinations import configured_destination
-from cloud.exceptions import AnalysisBackendError, AnalysisTimeout, InvalidDestination
 from tradepulse.analysis import InvalidDate, parse_day
-
-
-def _outcome_body(status_code: int):
-    return lambda exc: {"statusCode": status_code, "message": str(exc)}
-
-
-# Subclass before base class: the first match wins.
-errors.register(AnalysisTimeout, 504, _outcome_body(504))
-errors.register(AnalysisBackendError, 502, _outcome_body(502))
-errors.register(InvalidDestination, 502, _outcome_body(502))
 
 
 class CanSeeAllUsersAnalysis(IsAuthenticatedThrottled):
