@@ -38,6 +38,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident memory of process ``pid``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
 def missing_service(message: str) -> None:
     """Skip (saying what is missing), or fail when the services are required (CI)."""
     if os.environ.get("TRADEPULSE_REQUIRE_SERVICES") == "1":
