@@ -27,10 +27,9 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-# uvicorn with uvloop, httptools and websockets. X-Forwarded-For/-Proto are trusted only from
-# the addresses in FORWARDED_ALLOW_IPS (none by default).
-UVICORN_FLAGS = --loop uvloop --http httptools --ws websockets \
-	$(if $(FORWARDED_ALLOW_IPS),--proxy-headers --forwarded-allow-ips=$(FORWARDED_ALLOW_IPS),--no-proxy-headers)
+# uvicorn with uvloop, httptools and websockets. The server never rewrites the client address:
+# X-Forwarded-For/-Proto are believed by the application, from TRUSTED_PROXIES only.
+UVICORN_FLAGS = --loop uvloop --http httptools --ws websockets --no-proxy-headers
 # Metrics of every process land here (prometheus-client multiprocess mode); emptied at start.
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/metrics/$(PORT)
 

@@ -17,6 +17,7 @@ import time
 
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from api.client import client_ip
 from api.metrics import THROTTLE_FAIL_OPEN
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ class FixedWindowMixin:
 
     def wait(self):
         return max(1.0, self.window_end - self.now)
+
+    def get_ident(self, request):
+        # DRF's own reads X-Forwarded-For from anyone; see api.client.
+        return client_ip(request)
 
 
 class AnonWindowThrottle(FixedWindowMixin, AnonRateThrottle):

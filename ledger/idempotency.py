@@ -39,6 +39,9 @@ class IdempotencyError(Exception):
         super().__init__(message)
         self.message = message
 
+    def as_body(self) -> dict[str, str]:
+        return {"detail": self.message, "header": "Idempotency-Key"}
+
 
 class KeyInUse(IdempotencyError):
     status_code = 409

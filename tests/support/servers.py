@@ -6,13 +6,15 @@
   fast``.
 - ``ServedApp``: TradePulse served by uvicorn in a subprocess on a free port, its log in a file.
 
-Fixtures (pytest): ``private_redis``, ``private_postgres``, ``served_sqlite_env``. Without
+Fixtures (pytest): ``private_redis``, ``private_postgres``, ``served`` (uvicorn on SQLite with
+the failing views of ``tests.support.served_urls``). Without
 ``redis-server`` / ``initdb`` the tests that use them skip with a message, or fail when
 ``TRADEPULSE_REQUIRE_SERVICES=1`` (CI).
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import http.client
 import os
@@ -342,3 +344,45 @@ def served(tmp_path_factory) -> Iterator[ServedApp]:
         yield app
     finally:
         app.stop()
+
+
+class ManagedProcess:
+    """A TradePulse process (``python manage.py ...``, ``python -m ...``) in its own session,
+    its output in a temporary file; ``signal()`` it, ``stop()`` it (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], name: str) -> None:
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open while it runs
+            prefix=f"tp-{name}-", suffix=".log", delete=False
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.process.pid, sig)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.signal(signal.SIGCONT)
+            self.signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.process.wait(5)
+        self.log.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.log.name)
