@@ -226,6 +226,8 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # --- Request limits -------------------------------------------------------------------------
 # A bulk request of 10,000 trades is about 1.3 MB of JSON; anything far larger is refused.
+# The ASGI application refuses a larger body before reading it (config/request_limits.py);
+# paths with a limit of their own are in REQUEST_BODY_LIMITS below.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=4 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
@@ -343,6 +345,13 @@ FEED_LEASE_SECONDS = env.float("FEED_LEASE_SECONDS", default=5.0)
 BACKTEST_INLINE_MAX_BARS = env.int("BACKTEST_INLINE_MAX_BARS", default=100_000)
 BACKTEST_MAX_BARS = env.int("BACKTEST_MAX_BARS", default=2_000_000)
 BACKTEST_MAX_UPLOAD_BYTES = env.int("BACKTEST_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+
+# Request body limits by path prefix (bytes; the longest matching prefix wins), every other path
+# MAX_REQUEST_BYTES: the one place where a path gets a larger body. The backtest CSV upload
+# comes as multipart: the file plus its form fields and framing.
+REQUEST_BODY_LIMITS = {
+    "/api/backtests/": BACKTEST_MAX_UPLOAD_BYTES + 64 * 1024,
+}
 # Bars of ticker/CSV runs and the plots drawn on request are kept here.
 ALGO_DATA_DIR = env.path("ALGO_DATA_DIR", default=VAR_DIR / "algo")
 # How often the paper-trading sink reloads running sessions and saves their open bars (s).

@@ -6,7 +6,8 @@
   fast``.
 - ``ServedApp``: TradePulse served by uvicorn in a subprocess on a free port, its log in a file.
 
-Fixtures (pytest): ``private_redis``, ``private_postgres``, ``served_sqlite_env``. Without
+Fixtures (pytest): ``private_redis``, ``private_postgres``, ``served`` (uvicorn on SQLite with
+the failing views of ``tests.support.served_urls``). Without
 ``redis-server`` / ``initdb`` the tests that use them skip with a message, or fail when
 ``TRADEPULSE_REQUIRE_SERVICES=1`` (CI).
 """
@@ -37,6 +38,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of process ``pid``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 def missing_service(message: str) -> None:
