@@ -383,12 +383,26 @@ def paper_session_start(*, owner, data: Mapping[str, Any], runner: str) -> Paper
 
 
 def paper_session_stop(*, session: PaperSession) -> PaperSession:
-    """Stop a session (idempotent). Its feed sink drops it at its next refresh."""
-    if session.status != PaperSession.Status.STOPPED:
+    """Stop a running session (idempotent; a failed one stays failed). Its feed sink drops it
+    at its next refresh."""
+    if session.status == PaperSession.Status.RUNNING:
         session.status = PaperSession.Status.STOPPED
         session.stopped_at = timezone.now()
         session.save(update_fields=["status", "stopped_at", "updated_at"])
     return session
+
+
+def paper_session_fail(*, session_id: int, reason: str) -> bool:
+    """Mark a running session failed with ``reason`` (kept to 1,000 characters); False when it
+    was not running. Its trades stay in the ledger."""
+    return bool(
+        PaperSession.objects.filter(pk=session_id, status=PaperSession.Status.RUNNING).update(
+            status=PaperSession.Status.FAILED,
+            error=reason[:1000],
+            stopped_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+    )
 
 
 def paper_trader_for(session: PaperSession) -> PaperTrader:

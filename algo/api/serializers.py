@@ -82,6 +82,7 @@ def paper_session_data(session: PaperSession, request) -> dict[str, Any]:
         "bars": figures["bars"],
         "fills": session.fills,
         "halted": figures["halted"],
+        "error": session.error or None,
     }
 
 
@@ -123,6 +124,7 @@ class PaperSessionSchema(serializers.ModelSerializer):
     pnl = serializers.CharField()
     commissions = serializers.CharField()
     halted = serializers.BooleanField()
+    error = serializers.CharField(allow_null=True)
     cash = serializers.CharField()
     bars = serializers.IntegerField()
 
@@ -151,4 +153,5 @@ class PaperSessionSchema(serializers.ModelSerializer):
             "bars",
             "fills",
             "halted",
+            "error",
         )
