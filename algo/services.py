@@ -7,7 +7,6 @@ changes a run or a session goes through here.
 from __future__ import annotations
 
 import logging
-import math
 import shutil
 from collections.abc import Mapping
 from decimal import Decimal
@@ -21,108 +20,27 @@ from django.utils import timezone
 
 from algo.errors import FieldError, MarketDataUnavailable, RunNotReady
 from algo.models import BacktestRun, PaperBar, PaperSession
+from algo.params import (
+    BarsSource,
+    CsvBars,
+    PaperSessionParams,
+    StrategyParams,
+    SyntheticBars,
+    TickerBars,
+)
 from ledger.models import Trade
 from ledger.services import trade_create
 from tradepulse.backtest import (
     BacktestError,
     DataError,
-    MovingAverageCrossover,
     backtest,
     download,
     load_csv,
     synthetic_bars,
 )
-from tradepulse.backtest.indicators import MOVING_AVERAGES
-from tradepulse.market import TickFormatError, normalize_ticker
-from tradepulse.paper import Fill, PaperTrader, PaperTradingError, parse_interval
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.paper import Fill, PaperTrader
 
 logger = logging.getLogger(__name__)
-
-TRUE_WORDS = {"true", "1", "yes", "on"}
-FALSE_WORDS = {"false", "0", "no", "off", ""}
-
-
-# -- input cleaning ----------------------------------------------------------------------
-
-
-def _int(data: Mapping[str, Any], name: str, default: int | None, *, minimum: int = 1) -> int:
-    raw = data.get(name, default)
-    if raw is None or raw == "":
-        if default is None:
-            raise FieldError(name, "This field is required.")
-        raw = default
-    if isinstance(raw, bool):
-        raise FieldError(name, f"must be a whole number, got {raw!r}")
-    try:
-        value = int(raw) if isinstance(raw, int) else int(str(raw).strip())
-    except ValueError:
-        raise FieldError(name, f"must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise FieldError(name, f"must be >= {minimum}, got {value}")
-    return value
-
-
-def _float(data: Mapping[str, Any], name: str, default: float) -> float:
-    raw = data.get(name, default)
-    if raw is None or raw == "" or isinstance(raw, bool):
-        if isinstance(raw, bool):
-            raise FieldError(name, f"must be a number, got {raw!r}")
-        return default
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise FieldError(name, f"must be a number, got {raw!r}") from None
-    if not math.isfinite(value):
-        raise FieldError(name, f"must be a finite number, got {raw!r}")
-    return value
-
-
-def _bool(data: Mapping[str, Any], name: str, default: bool) -> bool:
-    raw = data.get(name, default)
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise FieldError(name, f"must be true or false, got {raw!r}")
-
-
-def strategy_params_clean(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate fast, slow, kind, allow_short, cash and commission (defaults 10/20/sma/false/
-    10000/0); raises :class:`FieldError` naming the first bad field."""
-    fast = _int(data, "fast", 10)
-    slow = _int(data, "slow", 20)
-    if fast >= slow:
-        raise FieldError("fast", f"fast ({fast}) must be smaller than slow ({slow})")
-    kind = str(data.get("kind") or "sma").strip().lower()
-    if kind not in MOVING_AVERAGES:
-        known = ", ".join(sorted(MOVING_AVERAGES))
-        raise FieldError("kind", f"must be one of {known}, got {data.get('kind')!r}")
-    allow_short = _bool(data, "allow_short", False)
-    cash = _float(data, "cash", 10_000.0)
-    if cash <= 0:
-        raise FieldError("cash", f"must be a positive number, got {cash:g}")
-    commission = _float(data, "commission", 0.0)
-    if not 0 <= commission < 0.1:
-        raise FieldError("commission", f"must be a fraction in [0, 0.1), got {commission:g}")
-    return {
-        "fast": fast,
-        "slow": slow,
-        "kind": kind,
-        "allow_short": allow_short,
-        "cash": cash,
-        "commission": commission,
-    }
-
-
-def _strategy(params: Mapping[str, Any]) -> MovingAverageCrossover:
-    return MovingAverageCrossover(
-        params["fast"], params["slow"], params["kind"], params["allow_short"]
-    )
-
 
 # -- backtests ---------------------------------------------------------------------------
 
@@ -135,53 +53,16 @@ def _bars_path(run: BacktestRun) -> Path:
     return run_dir(run) / "bars.csv"
 
 
-def backtest_data_clean(data: Mapping[str, Any], *, has_file: bool) -> dict[str, Any]:
-    """Which bars to use: exactly one of ``ticker``, an uploaded ``file`` or ``synthetic``."""
-    given = [
-        name
-        for name, present in (
-            ("ticker", bool(str(data.get("ticker") or "").strip())),
-            ("file", has_file),
-            ("synthetic", data.get("synthetic") not in (None, "")),
-        )
-        if present
-    ]
-    if len(given) != 1:
-        raise FieldError(
-            "ticker" if not given else given[1],
-            "give exactly one source of bars: ticker, file (CSV upload) or synthetic (a number "
-            "of generated bars)" + (f"; got {', '.join(given)}" if given else ""),
-        )
-    source = given[0]
-    if source == "synthetic":
-        bars = _int(data, "synthetic", None, minimum=2)
-        if bars > settings.BACKTEST_MAX_BARS:
-            raise FieldError("synthetic", f"at most {settings.BACKTEST_MAX_BARS:,} bars")
-        seed = _int(data, "seed", 0, minimum=0)
-        freq = str(data.get("freq") or "1D").strip()
-        return {"source": "synthetic", "bars": bars, "seed": seed, "freq": freq}
-    if source == "ticker":
+def _load_bars(source: BarsSource, csv_path: Path | None) -> pd.DataFrame:
+    if isinstance(source, SyntheticBars):
         try:
-            ticker = normalize_ticker(str(data.get("ticker")))
-        except TickFormatError as exc:
-            raise FieldError("ticker", str(exc)) from None
-        period = str(data.get("period") or "1y").strip()
-        interval = str(data.get("interval") or "1d").strip()
-        return {"source": "ticker", "ticker": ticker, "period": period, "interval": interval}
-    return {"source": "csv"}
-
-
-def _load_bars(spec: Mapping[str, Any], csv_path: Path | None) -> pd.DataFrame:
-    source = spec["source"]
-    if source == "synthetic":
-        try:
-            return synthetic_bars(spec["bars"], seed=spec["seed"], freq=spec.get("freq", "1D"))
+            return synthetic_bars(source.bars, seed=source.seed, freq=source.freq)
         except DataError as exc:
             field = "freq" if "freq" in str(exc) or "frequency" in str(exc) else "synthetic"
             raise FieldError(field, str(exc)) from None
-    if source == "ticker":
+    if isinstance(source, TickerBars):
         try:
-            return download(spec["ticker"], period=spec["period"], interval=spec["interval"])
+            return download(source.ticker, period=source.period, interval=source.interval)
         except DataError as exc:
             raise MarketDataUnavailable(str(exc)) from None
     assert csv_path is not None
@@ -189,8 +70,7 @@ def _load_bars(spec: Mapping[str, Any], csv_path: Path | None) -> pd.DataFrame:
         return load_csv(csv_path)
     except DataError as exc:
         # The temporary path means nothing to the uploader: name the uploaded file instead.
-        message = str(exc).replace(str(csv_path), spec.get("name") or "file")
-        raise FieldError("file", message) from None
+        raise FieldError("file", str(exc).replace(str(csv_path), source.name)) from None
 
 
 def _save_upload(upload, destination: Path) -> None:
@@ -207,50 +87,49 @@ def _save_upload(upload, destination: Path) -> None:
 def backtest_create(
     *,
     owner,
-    params: Mapping[str, Any],
-    data: Mapping[str, Any],
+    params: StrategyParams,
+    source: BarsSource,
     upload=None,
     csv_path: str | Path | None = None,
 ) -> BacktestRun:
-    """Validate, load the bars and run a backtest (or queue it); return the stored run.
+    """Load the bars and run a backtest (or queue it); return the stored run.
 
-    ``params`` is raw strategy input (see :func:`strategy_params_clean`); ``data`` names the
-    bars (see :func:`backtest_data_clean`); a CSV comes as an uploaded file (``upload``) or a
-    local path (``csv_path``). Raises :class:`FieldError` on bad input and
+    A CSV comes as an uploaded file (``upload``) or a local path (``csv_path``). Raises
+    :class:`FieldError` when the bars do not fit the strategy and
     :class:`MarketDataUnavailable` when a ticker cannot be downloaded. A run is queued for the
     Celery worker instead of run inline when ``REDIS_URL`` is set and the bars exceed
     ``BACKTEST_INLINE_MAX_BARS``.
     """
-    clean = strategy_params_clean(params)
-    spec = backtest_data_clean(data, has_file=upload is not None or csv_path is not None)
     staging = Path(settings.ALGO_DATA_DIR) / "uploads" / timezone.now().strftime("%Y%m%d%H%M%S%f")
     local_csv: Path | None = None
     try:
-        if spec["source"] == "csv":
+        if isinstance(source, CsvBars):
             if upload is not None:
-                spec["name"] = Path(getattr(upload, "name", "") or "upload.csv").name
                 local_csv = staging / "bars.csv"
                 _save_upload(upload, local_csv)
             else:
                 local_csv = Path(csv_path)  # type: ignore[arg-type]
-                spec["name"] = local_csv.name
-        bars = _load_bars(spec, local_csv)
+        bars = _load_bars(source, local_csv)
         if len(bars) > settings.BACKTEST_MAX_BARS:
             raise FieldError(
-                "file" if spec["source"] == "csv" else spec["source"],
+                "file" if isinstance(source, CsvBars) else "ticker",
                 f"{len(bars):,} bars; at most {settings.BACKTEST_MAX_BARS:,}",
             )
-        strategy = _strategy(clean)
+        strategy = params.strategy()
         if len(bars) <= strategy.warmup or len(bars) < 2:
             raise FieldError(
                 "slow",
-                f"{len(bars)} bars are too few for slow={clean['slow']}: it needs at least "
+                f"{len(bars)} bars are too few for slow={params.slow}: it needs at least "
                 f"{max(2, strategy.warmup + 1)}",
             )
         run = BacktestRun.objects.create(
-            owner=owner, params=clean, data=spec, bars=len(bars), status=BacktestRun.Status.QUEUED
+            owner=owner,
+            params=params.as_json(),
+            data=source.as_json(),
+            bars=len(bars),
+            status=BacktestRun.Status.QUEUED,
         )
-        if spec["source"] != "synthetic":
+        if not isinstance(source, SyntheticBars):
             path = _bars_path(run)
             path.parent.mkdir(parents=True, exist_ok=True)
             bars.to_csv(path)
@@ -286,9 +165,9 @@ def backtest_execute(*, run_id: int, bars: pd.DataFrame | None = None) -> Backte
     try:
         if bars is None:
             bars = backtest_bars(run)
-        params = run.params
+        params = StrategyParams.from_json(run.params)
         result = backtest(
-            bars, _strategy(params), cash=params["cash"], commission=params["commission"]
+            bars, params.strategy(), cash=float(params.cash), commission=params.commission
         )
     except (BacktestError, OSError) as exc:
         run.status = BacktestRun.Status.FAILED
@@ -329,9 +208,9 @@ def backtest_plot(*, run: BacktestRun, kind: str) -> Path:
         return path
     from tradepulse.backtest.plots import plot_backtest
 
-    params = run.params
+    params = StrategyParams.from_json(run.params)
     result = backtest(
-        backtest_bars(run), _strategy(params), cash=params["cash"], commission=params["commission"]
+        backtest_bars(run), params.strategy(), cash=float(params.cash), commission=params.commission
     )
     # Drawn beside, then renamed: a concurrent request never reads half a file.
     partial = path.with_name(f".{path.stem}-{timezone.now().timestamp():.6f}{path.suffix}")
@@ -343,40 +222,16 @@ def backtest_plot(*, run: BacktestRun, kind: str) -> Path:
 # -- paper trading -----------------------------------------------------------------------
 
 
-def paper_params_clean(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a paper session's input: ticker, bar, fast, slow, kind, allow_short, cash,
-    commission, quantity (optional whole units per trade)."""
-    raw_ticker = data.get("ticker")
-    if raw_ticker in (None, ""):
-        raise FieldError("ticker", "This field is required.")
-    try:
-        # The ledger's rule: a session's fills must be storable as trades.
-        ticker = normalise_ticker(raw_ticker)
-    except InvalidTicker as exc:
-        raise FieldError("ticker", str(exc)) from None
-    params = strategy_params_clean(data)
-    bar = str(data.get("bar") or "1m").strip().lower()
-    try:
-        parse_interval(bar)
-    except PaperTradingError as exc:
-        raise FieldError(exc.field, exc.message) from None
-    quantity = None
-    if data.get("quantity") not in (None, ""):
-        quantity = _int(data, "quantity", None)
-    return {"ticker": ticker, "bar": bar, "quantity": quantity, **params}
-
-
-def paper_session_start(*, owner, data: Mapping[str, Any], runner: str) -> PaperSession:
-    """Create a running session from raw input (see :func:`paper_params_clean`)."""
-    clean = paper_params_clean(data)
-    strategy = {k: clean[k] for k in ("fast", "slow", "kind", "allow_short", "commission")}
+def paper_session_start(*, owner, params: PaperSessionParams, runner: str) -> PaperSession:
+    """Create a running session."""
+    strategy = params.strategy.as_json()
     return PaperSession.objects.create(
         owner=owner,
-        ticker=clean["ticker"],
-        interval=clean["bar"],
-        params=strategy,
-        cash=Decimal(repr(clean["cash"])),
-        quantity=clean["quantity"],
+        ticker=params.ticker,
+        interval=params.bar,
+        params={k: strategy[k] for k in ("fast", "slow", "kind", "allow_short", "commission")},
+        cash=params.strategy.cash,
+        quantity=params.quantity,
         runner=runner,
         status=PaperSession.Status.RUNNING,
     )

@@ -10,6 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from algo.api.inputs import BacktestInput, PaperSessionInput, PositionsQuery
 from algo.api.serializers import (
     BacktestRunSchema,
     PaperSessionSchema,
@@ -28,21 +29,6 @@ from tradepulse.symbols import InvalidTicker, normalise_ticker
 errors.register(FieldError, 400, lambda exc: {exc.field: [exc.message]})
 errors.register(MarketDataUnavailable, 502, lambda exc: {"detail": str(exc), "field": "ticker"})
 errors.register(RunNotReady, 409)
-
-BACKTEST_FIELDS = (
-    "fast",
-    "slow",
-    "kind",
-    "allow_short",
-    "cash",
-    "commission",
-    "ticker",
-    "period",
-    "interval",
-    "synthetic",
-    "seed",
-    "freq",
-)
 
 
 class _ModelKeysetPagination(KeysetPagination):
@@ -71,15 +57,6 @@ class FileRenderer(renderers.BaseRenderer):
         if isinstance(data, (bytes, str)):
             return data
         return json.dumps(data).encode()
-
-
-def _plain(data) -> dict:
-    """Form or JSON input as a flat dict (a form's lists reduced to their last value)."""
-    if hasattr(data, "dict"):
-        return data.dict()
-    if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": ["Expected a JSON object or a form."]})
-    return dict(data)
 
 
 class BacktestViewSet(viewsets.GenericViewSet):
@@ -112,10 +89,7 @@ class BacktestViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Run a backtest on a ticker, an uploaded CSV (multipart `file`) or synthetic bars",
-        request={
-            "application/json": OpenApiTypes.OBJECT,
-            "multipart/form-data": OpenApiTypes.OBJECT,
-        },
+        request={"application/json": BacktestInput, "multipart/form-data": BacktestInput},
         responses={
             201: OpenApiResponse(description="Done (inline run)"),
             202: OpenApiResponse(description="Queued for the background worker"),
@@ -124,10 +98,14 @@ class BacktestViewSet(viewsets.GenericViewSet):
         },
     )
     def create(self, request):
-        data = _plain(request.data)
-        upload = request.FILES.get("file")
-        params = {k: v for k, v in data.items() if k in BACKTEST_FIELDS}
-        run = backtest_create(owner=request.user, params=params, data=params, upload=upload)
+        given = BacktestInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        run = backtest_create(
+            owner=request.user,
+            params=given.strategy_params(),
+            source=given.bars_source(),
+            upload=given.validated_data.get("file"),
+        )
         code = status.HTTP_201_CREATED if run.status == "done" else status.HTTP_202_ACCEPTED
         if run.status == "failed":
             code = status.HTTP_201_CREATED
@@ -176,12 +154,14 @@ class PaperSessionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Start paper trading a ticker on the live feed",
-        request=OpenApiTypes.OBJECT,
+        request=PaperSessionInput,
         responses={201: OpenApiResponse(description="The running session")},
     )
     def create(self, request):
+        given = PaperSessionInput(data=request.data)
+        given.is_valid(raise_exception=True)
         session = paper_session_start(
-            owner=request.user, data=_plain(request.data), runner=PaperSession.Runner.FEED
+            owner=request.user, params=given.session_params(), runner=PaperSession.Runner.FEED
         )
         return Response(paper_session_data(session, request), status=status.HTTP_201_CREATED)
 
@@ -215,10 +195,11 @@ class PositionsView(APIView):
                 ticker = normalise_ticker(ticker)
             except InvalidTicker as exc:
                 raise ValidationError({"ticker": [str(exc)]}) from None
-        raw = (request.query_params.get("include_closed") or "false").strip().lower()
-        if raw not in ("true", "false", "1", "0"):
-            raise ValidationError({"include_closed": ["Must be true or false."]})
+        query = PositionsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
         rows = positions_list(
-            owner=request.user, ticker=ticker, include_closed=raw in ("true", "1")
+            owner=request.user,
+            ticker=ticker,
+            include_closed=query.validated_data["include_closed"],
         )
         return Response({"results": rows})
