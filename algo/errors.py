@@ -18,3 +18,19 @@ class MarketDataUnavailable(Exception):
 
 class RunNotReady(Exception):
     """The backtest has no results yet (queued, running or failed)."""
+
+
+class RunFinished(Exception):
+    """The backtest already ended (done, failed or cancelled): it cannot be cancelled."""
+
+
+class TooManyRuns(Exception):
+    """The user already has ``BACKTEST_MAX_ACTIVE_PER_USER`` backtests queued or running."""
+
+
+class WorkerUnavailable(Exception):
+    """The background worker's broker did not take the run; ``run_id`` is stored as failed."""
+
+    def __init__(self, message: str, run_id: int) -> None:
+        super().__init__(message)
+        self.run_id = run_id

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 
 from django.http import FileResponse
@@ -18,17 +19,39 @@ from algo.api.serializers import (
     backtest_summary,
     paper_session_data,
 )
-from algo.errors import FieldError, MarketDataUnavailable, RunNotReady
+from algo.errors import (
+    FieldError,
+    MarketDataUnavailable,
+    RunFinished,
+    RunNotReady,
+    TooManyRuns,
+    WorkerUnavailable,
+)
 from algo.models import PaperSession
 from algo.selectors import backtest_queryset, paper_session_queryset, positions_list
-from algo.services import backtest_create, backtest_plot, paper_session_start, paper_session_stop
+from algo.services import (
+    ENQUEUE_FAILED,
+    backtest_cancel,
+    backtest_create,
+    backtest_plot,
+    paper_session_start,
+    paper_session_stop,
+)
 from api import errors
 from api.pagination import KeysetPagination
+from ledger.api.views import IDEMPOTENCY_HEADER, run_idempotent
 from tradepulse.symbols import InvalidTicker, normalise_ticker
 
 errors.register(FieldError, 400, lambda exc: {exc.field: [exc.message]})
 errors.register(MarketDataUnavailable, 502, lambda exc: {"detail": str(exc), "field": "ticker"})
 errors.register(RunNotReady, 409)
+errors.register(RunFinished, 409)
+errors.register(TooManyRuns, 429)
+errors.register(
+    WorkerUnavailable,
+    503,
+    lambda exc: {"detail": str(exc), "component": "broker", "run": exc.run_id},
+)
 
 
 class _ModelKeysetPagination(KeysetPagination):
@@ -57,6 +80,18 @@ class FileRenderer(renderers.BaseRenderer):
         if isinstance(data, (bytes, str)):
             return data
         return json.dumps(data).encode()
+
+
+def _fingerprint_body(request, upload) -> dict | None:
+    """The request's fields with an uploaded CSV replaced by its SHA-256 (None: no upload)."""
+    if upload is None:
+        return None
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    fields = {k: v for k, v in request.data.items() if k != "file"}
+    return {**fields, "file": digest.hexdigest()}
 
 
 class BacktestViewSet(viewsets.GenericViewSet):
@@ -90,26 +125,48 @@ class BacktestViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Run a backtest on a ticker, an uploaded CSV (multipart `file`) or synthetic bars",
         request={"application/json": BacktestInput, "multipart/form-data": BacktestInput},
+        parameters=[IDEMPOTENCY_HEADER],
         responses={
             201: OpenApiResponse(description="Done (inline run)"),
             202: OpenApiResponse(description="Queued for the background worker"),
             400: OpenApiResponse(description="A bad field, named"),
+            429: OpenApiResponse(description="Too many of the user's runs queued or running"),
             502: OpenApiResponse(description="The ticker's prices could not be downloaded"),
+            503: OpenApiResponse(description="The worker's broker is down (the run is failed)"),
         },
     )
     def create(self, request):
         given = BacktestInput(data=request.data)
         given.is_valid(raise_exception=True)
-        run = backtest_create(
-            owner=request.user,
-            params=given.strategy_params(),
-            source=given.bars_source(),
-            upload=given.validated_data.get("file"),
+        upload = given.validated_data.get("file")
+
+        def handler():
+            run = backtest_create(
+                owner=request.user,
+                params=given.strategy_params(),
+                source=given.bars_source(),
+                upload=upload,
+            )
+            if run.status == "failed" and run.error.startswith(ENQUEUE_FAILED):
+                raise WorkerUnavailable(run.error, run.pk)
+            code = status.HTTP_202_ACCEPTED if run.status == "queued" else status.HTTP_201_CREATED
+            return Response(backtest_detail(run, request), status=code)
+
+        # Queued runs must be committed before the worker is told; an upload is fingerprinted
+        # by its content.
+        return run_idempotent(
+            request, handler, body=_fingerprint_body(request, upload), atomic=False
         )
-        code = status.HTTP_201_CREATED if run.status == "done" else status.HTTP_202_ACCEPTED
-        if run.status == "failed":
-            code = status.HTTP_201_CREATED
-        return Response(backtest_detail(run, request), status=code)
+
+    @extend_schema(
+        summary="Cancel a queued or running run (it stays listed, status cancelled)",
+        responses={
+            200: OpenApiResponse(description="The cancelled run"),
+            409: OpenApiResponse(description="The run already ended"),
+        },
+    )
+    def destroy(self, request, pk=None):
+        return Response(backtest_detail(backtest_cancel(run=self.get_object()), request))
 
     @extend_schema(summary="One backtest run: status, statistics, trades and plot links")
     def retrieve(self, request, pk=None):
@@ -155,15 +212,20 @@ class PaperSessionViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Start paper trading a ticker on the live feed",
         request=PaperSessionInput,
+        parameters=[IDEMPOTENCY_HEADER],
         responses={201: OpenApiResponse(description="The running session")},
     )
     def create(self, request):
         given = PaperSessionInput(data=request.data)
         given.is_valid(raise_exception=True)
-        session = paper_session_start(
-            owner=request.user, params=given.session_params(), runner=PaperSession.Runner.FEED
-        )
-        return Response(paper_session_data(session, request), status=status.HTTP_201_CREATED)
+
+        def handler():
+            session = paper_session_start(
+                owner=request.user, params=given.session_params(), runner=PaperSession.Runner.FEED
+            )
+            return Response(paper_session_data(session, request), status=status.HTTP_201_CREATED)
+
+        return run_idempotent(request, handler)
 
     @extend_schema(summary="One session: position, cash, equity at the last price and P&L")
     def retrieve(self, request, pk=None):
