@@ -15,7 +15,7 @@ from config.celery import app
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=settings.BACKTEST_TIME_LIMIT,
-    time_limit=settings.BACKTEST_TIME_LIMIT + 30,
+    time_limit=settings.BACKTEST_TIME_LIMIT + 5,
 )
 def run_backtest(run_id: int) -> str:
     """Run a queued backtest; returns its final status."""

@@ -266,15 +266,15 @@ BACKTEST_MAX_ACTIVE_PER_USER = env.int("BACKTEST_MAX_ACTIVE_PER_USER", default=3
 BACKTEST_TIME_LIMIT = env.int("BACKTEST_TIME_LIMIT", default=600)
 # How long the broker waits for a worker to acknowledge a task before handing it to another
 # (s): a run whose worker died is delivered again after this. It must exceed the time limit
-# plus the 30 s grace before a run over time is killed, or a run still going would be handed
+# plus the 5 s grace before a run over time is killed, or a run still going would be handed
 # out twice.
 BACKTEST_VISIBILITY_TIMEOUT = env.int(
     "BACKTEST_VISIBILITY_TIMEOUT", default=BACKTEST_TIME_LIMIT + 60
 )
-if BACKTEST_VISIBILITY_TIMEOUT <= BACKTEST_TIME_LIMIT + 30:
+if BACKTEST_VISIBILITY_TIMEOUT <= BACKTEST_TIME_LIMIT + 5:
     raise ImproperlyConfigured(
         f"BACKTEST_VISIBILITY_TIMEOUT ({BACKTEST_VISIBILITY_TIMEOUT}) must exceed "
-        f"BACKTEST_TIME_LIMIT + 30 ({BACKTEST_TIME_LIMIT + 30})"
+        f"BACKTEST_TIME_LIMIT + 5 ({BACKTEST_TIME_LIMIT + 5})"
     )
 # Deliveries of one run: a run whose worker died this many times ends as failed.
 BACKTEST_MAX_ATTEMPTS = env.int("BACKTEST_MAX_ATTEMPTS", default=2)
@@ -289,7 +289,14 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BACKTEST_VISIBILITY_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BACKTEST_VISIBILITY_TIMEOUT,
+    # Workers look for overdue unacknowledged tasks this often (s), on every sweep (kombu's
+    # default sweeps every 10 x 10 s), so a dead worker's run is back within the visibility
+    # timeout plus at most 10 s.
+    "unacked_restore_interval": max(1, min(10, BACKTEST_VISIBILITY_TIMEOUT // 10)),
+    "unacked_restore_throttle": 1,
+}
 # A POST that queues work fails within about a second when the broker is down (the run is
 # then failed with the reason), instead of hanging on reconnects.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
