@@ -24,7 +24,6 @@ from django.db import connection
 from algo.models import BacktestRun
 from tests.algo.test_tasks import reset_producers
 from tests.support.servers import ManagedProcess, RedisServer
-from tests.support.servers import private_redis as private_redis  # the fixture
 from tradepulse.backtest import MovingAverageCrossover, backtest, synthetic_bars
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -42,7 +41,7 @@ def database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_worker(tmp_path: Path, redis: RedisServer, name: str, **env: str) -> ManagedProcess:
+def start_worker(redis: RedisServer, name: str, **env: str) -> ManagedProcess:
     from django.conf import settings
 
     environment = {
@@ -50,18 +49,18 @@ def start_worker(tmp_path: Path, redis: RedisServer, name: str, **env: str) -> M
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": database_url(),
         "DB_POOL": "0",
-        "REDIS_URL": redis.url(),
+        "REDIS_URL": redis.url,
         "ALGO_DATA_DIR": str(settings.ALGO_DATA_DIR),
         "BACKTEST_TIME_LIMIT": str(TIME_LIMIT),
         "BACKTEST_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
         **env,
     }
     environment.pop("PYTHONPYCACHEPREFIX", None)
-    args = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork"]
-    args += ["--concurrency=1", "--loglevel=INFO", "-n", f"{name}@%h"]
+    args = ["-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1"]
+    args += ["--loglevel=INFO", "-n", f"{name}@%h"]
     args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    worker = ManagedProcess(args, log=tmp_path / f"{name}.log", env=environment, cwd=ROOT)
-    worker.start().wait_for_output("ready.", timeout=60)
+    worker = ManagedProcess(args, environment, name)
+    worker.wait_for_output("ready.", timeout=60)
     return worker
 
 
@@ -70,10 +69,10 @@ def broker(settings, redis: RedisServer):
     """This process queues through the private Redis (a small run is queued too)."""
     from config.celery import app
 
-    settings.REDIS_URL = redis.url()
+    settings.REDIS_URL = redis.url
     settings.BACKTEST_INLINE_MAX_BARS = 100
     reset_producers(app)
-    app.conf.broker_url = redis.url()
+    app.conf.broker_url = redis.url
     try:
         yield app
     finally:
@@ -101,19 +100,19 @@ def queue(api, bars: int, seed: int = 0) -> int:
     return response.json()["id"]
 
 
-def test_a_run_whose_worker_is_killed_mid_run_is_run_again(api, settings, private_redis, tmp_path):
+def test_a_run_whose_worker_is_killed_mid_run_is_run_again(api, settings, private_redis):
     with broker(settings, private_redis):
-        first = start_worker(tmp_path, private_redis, "first")
+        first = start_worker(private_redis, "first")
         try:
             run_id = queue(api, LARGE)
             wait_for_status(run_id, {"running"}, timeout=60, poll=0.005)
-            first.kill()
+            first.kill_group()
         finally:
             first.stop()
         killed = BacktestRun.objects.get(pk=run_id)
         assert killed.status == "running" and killed.attempts == 1 and killed.stats is None
 
-        second = start_worker(tmp_path, private_redis, "second")
+        second = start_worker(private_redis, "second")
         try:
             # Delivered again once the visibility timeout passed (workers sweep every second
             # at this timeout), then run in about a second.
@@ -137,17 +136,17 @@ def test_a_run_is_failed_when_the_broker_is_down_and_queued_once_it_is_back(
         run = BacktestRun.objects.get(pk=response.json()["run"])
         assert run.status == "failed" and "broker is unavailable" in run.error
 
-        private_redis.restart()
+        private_redis.start()  # on the same port
         reset_producers(app)  # a new connection to the server that came back
         run_id = queue(api, 300)
         assert BacktestRun.objects.get(pk=run_id).task_id
 
 
 def test_cancel_stops_a_running_run_and_the_worker_skips_a_cancelled_queued_one(
-    api, settings, private_redis, tmp_path
+    api, settings, private_redis
 ):
     with broker(settings, private_redis):
-        worker = start_worker(tmp_path, private_redis, "canceller")
+        worker = start_worker(private_redis, "canceller")
         try:
             running = queue(api, LARGE, seed=1)
             waiting = queue(api, LARGE, seed=2)
@@ -204,7 +203,6 @@ def test_the_daily_task_exports_yesterday_then_analyses_it_on_the_worker(
     exports = tmp_path / "exports"
     with broker(settings, private_redis):
         worker = start_worker(
-            tmp_path,
             private_redis,
             "exporter",
             TRADES_EXPORT_URL=exports.as_uri(),
@@ -216,9 +214,10 @@ def test_the_daily_task_exports_yesterday_then_analyses_it_on_the_worker(
             deadline = time.monotonic() + 90
             while not analysis.exists() and time.monotonic() < deadline:
                 time.sleep(0.1)
+            log = worker.output()
         finally:
             worker.stop()
-    assert (exports / f"{yesterday:%Y/%m/%d}/trades.csv").exists(), worker.output()[-2000:]
+    assert (exports / f"{yesterday:%Y/%m/%d}/trades.csv").exists(), log[-2000:]
     result = json.loads(analysis.read_text())
     assert result["totals"]["trade_count"] == 3
     assert set(result["tickers"]) == {"AAPL", "MSFT"}

@@ -15,7 +15,6 @@ from django.core.management import CommandError, call_command
 
 from tests.algo.test_tasks import reset_producers
 from tests.support.servers import RedisServer
-from tests.support.servers import private_redis as private_redis  # the fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +23,10 @@ pytestmark = pytest.mark.django_db
 def broker(settings, private_redis: RedisServer):
     from config.celery import app
 
-    settings.REDIS_URL = private_redis.url()
+    settings.REDIS_URL = private_redis.url
     reset_producers(app)
-    app.conf.broker_url = private_redis.url()
-    yield redis.Redis.from_url(private_redis.url())
+    app.conf.broker_url = private_redis.url
+    yield redis.Redis.from_url(private_redis.url)
     reset_producers(app)
     app.conf.broker_url = settings.CELERY_BROKER_URL
 
