@@ -1,5 +1,5 @@
 """The background worker against real servers: a private ``redis-server`` as the broker and
-real ``celery worker`` processes on the PostgreSQL test database. Workers are killed with
+real ``celery worker`` processes (the Procfile's solo pool) on the PostgreSQL test database. Workers are killed with
 SIGKILL (their whole process group), the broker is killed and restarted on the same port.
 
 Skipped without ``redis-server`` (failed under ``TRADEPULSE_REQUIRE_SERVICES=1``); needs
@@ -56,7 +56,8 @@ def start_worker(redis: RedisServer, name: str, **env: str) -> ManagedProcess:
         **env,
     }
     environment.pop("PYTHONPYCACHEPREFIX", None)
-    args = ["-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1"]
+    # The Procfile's worker: the solo pool, one task at a time in the worker process itself.
+    args = ["-m", "celery", "-A", "config", "worker", "--pool=solo"]
     args += ["--loglevel=INFO", "-n", f"{name}@%h"]
     args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     worker = ManagedProcess(args, environment, name)
