@@ -16,6 +16,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from api.outages import log_outage, outage_body, outage_component, retry_after
+
 
 class DomainError(Exception):
     """An error of a service that the API answers with ``status_code`` and ``as_body()``."""
@@ -46,5 +48,14 @@ def exception_handler(exc, context):
                 "detail": f"Request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
             },
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    component = outage_component(exc)
+    if component is not None:
+        request = context.get("request")
+        log_outage(component, exc, request.path if request is not None else "?")
+        return Response(
+            outage_body(component),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": retry_after()},
         )
     return drf_exception_handler(exc, context)

@@ -2,7 +2,7 @@
 
 The zip holds the handler module(s) of ``lambdas/trade_analysis`` at its root (handler
 ``app.handler``) and the ``tradepulse.analysis`` package under ``tradepulse/analysis`` with
-``tradepulse/timeutil.py`` and a minimal ``tradepulse/__init__.py``, so ``import tradepulse.analysis`` means the same inside and
+``tradepulse/timeutil.py``, ``tradepulse/csvcells.py`` and a minimal ``tradepulse/__init__.py``, so ``import tradepulse.analysis`` means the same inside and
 outside the zip. It needs nothing beyond the standard library and the runtime's boto3.
 
 The same sources always give the same bytes: entries are sorted, timestamps and permissions
@@ -22,7 +22,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HANDLER_DIR = REPO_ROOT / "lambdas" / "trade_analysis"
 ANALYSIS_DIR = REPO_ROOT / "tradepulse" / "analysis"
-TIMEUTIL = REPO_ROOT / "tradepulse" / "timeutil.py"
+ENGINE_MODULES = tuple(REPO_ROOT / "tradepulse" / name for name in ("csvcells.py", "timeutil.py"))
 DEFAULT_OUTPUT = REPO_ROOT / "build" / "trade_analysis.zip"
 
 # The engine's own `tradepulse/__init__.py` may grow imports the Lambda does not ship.
@@ -39,8 +39,10 @@ def package_files() -> dict[str, bytes]:
             files[source.name] = source.read_bytes()
     for source in sorted(ANALYSIS_DIR.glob("*.py")):
         files[f"tradepulse/analysis/{source.name}"] = source.read_bytes()
-    # The analysis writes timestamps in TradePulse's one output form (standard library only).
-    files["tradepulse/timeutil.py"] = TIMEUTIL.read_bytes()
+    # Engine modules the analysis uses (standard library only): the one timestamp output form
+    # and spreadsheet-safe CSV cells.
+    for source in ENGINE_MODULES:
+        files[f"tradepulse/{source.name}"] = source.read_bytes()
     return files
 
 

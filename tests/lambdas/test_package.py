@@ -51,7 +51,13 @@ def test_build_is_reproducible_and_holds_only_the_handler_and_analysis(tmp_path)
         for path in (build.REPO_ROOT / "tradepulse" / "analysis").glob("*.py")
     )
     assert sorted(names) == sorted(
-        ["app.py", "tradepulse/__init__.py", "tradepulse/timeutil.py", *analysis_modules]
+        [
+            "app.py",
+            "tradepulse/__init__.py",
+            "tradepulse/csvcells.py",
+            "tradepulse/timeutil.py",
+            *analysis_modules,
+        ]
     )
 
 

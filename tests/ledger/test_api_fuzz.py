@@ -19,16 +19,12 @@ APP = get_wsgi_application()
 
 
 @pytest.fixture
-def token(transactional_db):
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
-
+def token(transactional_db, api):
     from tests.ledger.helpers import add_trade
 
-    user = get_user_model().objects.create_user("fuzzer", password="fuzz-pass-123")
     for i in range(3):
-        add_trade(user, price=str(10 + i))
-    return Token.objects.create(user=user).key
+        add_trade(api.user, price=str(10 + i))
+    return api.token
 
 
 @pytest.mark.slow
