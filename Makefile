@@ -64,6 +64,7 @@ bench: $(VENV)/.installed-bench
 	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/cloud.py $(BENCH_ARGS)
 	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/analysis.py $(BENCH_ARGS)
 	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/live_detector.py $(BENCH_ARGS)
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/readers.py $(BENCH_ARGS)
 	$(foreach b,$(wildcard bench/live.py bench/backtest.py),env -u PYTHONPYCACHEPREFIX $(BIN)/python $(b) $(BENCH_ARGS);)
 
 lambda-package: install

@@ -18,6 +18,7 @@ __all__ = [
     "Tick",
     "TickFormatError",
     "normalize_ticker",
+    "parse_number",
     "parse_timestamp",
 ]
 
@@ -48,7 +49,9 @@ def parse_timestamp(value: object) -> datetime:
         raise TickFormatError(f"timestamp {value!r} is not ISO 8601") from None
 
 
-def _parse_number(field: str, value: object, *, positive: bool) -> float:
+def parse_number(field: str, value: object, *, positive: bool) -> float:
+    """Read a price (``positive``) or volume as a finite float, or raise TickFormatError naming
+    ``field``."""
     # bool is an int subclass; `true` is never a price.
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise TickFormatError(f"{field} must be a number, got {type(value).__name__}")
@@ -82,16 +85,30 @@ class Tick:
 
     def __post_init__(self) -> None:
         ticker = normalize_ticker(self.ticker)
-        price = _parse_number("price", self.price, positive=True)
+        price = parse_number("price", self.price, positive=True)
         timestamp = parse_timestamp(self.timestamp)
         volume = (
-            None if self.volume is None else _parse_number("volume", self.volume, positive=False)
+            None if self.volume is None else parse_number("volume", self.volume, positive=False)
         )
         # Frozen dataclass: normalised values are written once, here.
         object.__setattr__(self, "ticker", ticker)
         object.__setattr__(self, "price", price)
         object.__setattr__(self, "timestamp", timestamp)
         object.__setattr__(self, "volume", volume)
+
+    @classmethod
+    def from_parsed(
+        cls, ticker: str, price: float, timestamp: datetime, volume: float | None = None
+    ) -> Tick:
+        """A tick of values already read by this module's rules (`normalize_ticker`,
+        `parse_timestamp`, a finite positive price, a finite non-negative volume or None):
+        a reader that checked each field once does not pay for a second check."""
+        tick = object.__new__(cls)
+        object.__setattr__(tick, "ticker", ticker)
+        object.__setattr__(tick, "price", price)
+        object.__setattr__(tick, "timestamp", timestamp)
+        object.__setattr__(tick, "volume", volume)
+        return tick
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready dict: ticker, price, timestamp (ISO 8601, microseconds, +00:00)."""
