@@ -23,6 +23,7 @@ from algo.errors import FieldError, MarketDataUnavailable, RunNotReady
 from algo.models import BacktestRun, PaperBar, PaperSession
 from ledger.models import Trade
 from ledger.services import trade_create
+from tradepulse import broker
 from tradepulse.backtest import (
     BacktestError,
     DataError,
@@ -32,10 +33,9 @@ from tradepulse.backtest import (
     load_csv,
     synthetic_bars,
 )
-from tradepulse.backtest.indicators import MOVING_AVERAGES
-from tradepulse.market import TickFormatError, normalize_ticker
-from tradepulse.paper import Fill, PaperTrader, PaperTradingError, parse_interval
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.errors import SettingError
+from tradepulse.papertrading import Fill, PaperTrader, parse_interval
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 
 logger = logging.getLogger(__name__)
 
@@ -90,24 +90,26 @@ def _bool(data: Mapping[str, Any], name: str, default: bool) -> bool:
     raise FieldError(name, f"must be true or false, got {raw!r}")
 
 
+def _field_error(exc: BacktestError) -> FieldError:
+    """The engine's error for a request field (the engine names the field it checked)."""
+    return FieldError(exc.field or "non_field_errors", exc.reason)
+
+
 def strategy_params_clean(data: Mapping[str, Any]) -> dict[str, Any]:
     """Validate fast, slow, kind, allow_short, cash and commission (defaults 10/20/sma/false/
-    10000/0); raises :class:`FieldError` naming the first bad field."""
+    10000/0) by the engine's rules; raises :class:`FieldError` naming the first bad field."""
     fast = _int(data, "fast", 10)
     slow = _int(data, "slow", 20)
-    if fast >= slow:
-        raise FieldError("fast", f"fast ({fast}) must be smaller than slow ({slow})")
     kind = str(data.get("kind") or "sma").strip().lower()
-    if kind not in MOVING_AVERAGES:
-        known = ", ".join(sorted(MOVING_AVERAGES))
-        raise FieldError("kind", f"must be one of {known}, got {data.get('kind')!r}")
     allow_short = _bool(data, "allow_short", False)
     cash = _float(data, "cash", 10_000.0)
-    if cash <= 0:
-        raise FieldError("cash", f"must be a positive number, got {cash:g}")
     commission = _float(data, "commission", 0.0)
-    if not 0 <= commission < 0.1:
-        raise FieldError("commission", f"must be a fraction in [0, 0.1), got {commission:g}")
+    try:
+        MovingAverageCrossover(fast, slow, kind, allow_short)
+        broker.check_cash(cash)
+        broker.check_commission(commission)
+    except SettingError as exc:
+        raise _field_error(exc) from None
     return {
         "fast": fast,
         "slow": slow,
@@ -163,7 +165,7 @@ def backtest_data_clean(data: Mapping[str, Any], *, has_file: bool) -> dict[str,
     if source == "ticker":
         try:
             ticker = normalize_ticker(str(data.get("ticker")))
-        except TickFormatError as exc:
+        except InvalidTicker as exc:
             raise FieldError("ticker", str(exc)) from None
         period = str(data.get("period") or "1y").strip()
         interval = str(data.get("interval") or "1d").strip()
@@ -177,8 +179,7 @@ def _load_bars(spec: Mapping[str, Any], csv_path: Path | None) -> pd.DataFrame:
         try:
             return synthetic_bars(spec["bars"], seed=spec["seed"], freq=spec.get("freq", "1D"))
         except DataError as exc:
-            field = "freq" if "freq" in str(exc) or "frequency" in str(exc) else "synthetic"
-            raise FieldError(field, str(exc)) from None
+            raise FieldError(exc.field or "synthetic", str(exc)) from None
     if source == "ticker":
         try:
             return download(spec["ticker"], period=spec["period"], interval=spec["interval"])
@@ -240,13 +241,10 @@ def backtest_create(
                 "file" if spec["source"] == "csv" else spec["source"],
                 f"{len(bars):,} bars; at most {settings.BACKTEST_MAX_BARS:,}",
             )
-        strategy = _strategy(clean)
-        if len(bars) <= strategy.warmup or len(bars) < 2:
-            raise FieldError(
-                "slow",
-                f"{len(bars)} bars are too few for slow={clean['slow']}: it needs at least "
-                f"{max(2, strategy.warmup + 1)}",
-            )
+        try:
+            broker.check_bar_count(len(bars), _strategy(clean))
+        except DataError as exc:
+            raise _field_error(exc) from None
         run = BacktestRun.objects.create(
             owner=owner, params=clean, data=spec, bars=len(bars), status=BacktestRun.Status.QUEUED
         )
@@ -351,15 +349,15 @@ def paper_params_clean(data: Mapping[str, Any]) -> dict[str, Any]:
         raise FieldError("ticker", "This field is required.")
     try:
         # The ledger's rule: a session's fills must be storable as trades.
-        ticker = normalise_ticker(raw_ticker)
+        ticker = normalize_ticker(raw_ticker)
     except InvalidTicker as exc:
         raise FieldError("ticker", str(exc)) from None
     params = strategy_params_clean(data)
     bar = str(data.get("bar") or "1m").strip().lower()
     try:
         parse_interval(bar)
-    except PaperTradingError as exc:
-        raise FieldError(exc.field, exc.message) from None
+    except SettingError as exc:
+        raise _field_error(exc) from None
     quantity = None
     if data.get("quantity") not in (None, ""):
         quantity = _int(data, "quantity", None)

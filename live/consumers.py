@@ -41,7 +41,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 
 from . import runtime
 from .protocol import dumps
@@ -103,7 +103,7 @@ class StockPriceConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         raw = self.scope["url_route"]["kwargs"].get("ticker", "")
         try:
-            self.first_ticker = normalise_ticker(raw)
+            self.first_ticker = normalize_ticker(raw)
         except InvalidTicker as exc:
             await self._refuse(CLOSE_INVALID_TICKER, str(exc))
             return
@@ -199,7 +199,7 @@ class StockPriceConsumer(AsyncJsonWebsocketConsumer):
         good, bad = [], []
         for raw in value:
             try:
-                ticker = normalise_ticker(raw)
+                ticker = normalize_ticker(raw)
             except InvalidTicker as exc:
                 bad.append((raw, str(exc)))
             else:

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from tradepulse.alerts import Alert, AlertEngine, SpikeDetector
+from tradepulse.alerts import AlertEngine, SpikeAlert, SpikeDetector
 from tradepulse.market import (
     Backoff,
     MarketDataProvider,
@@ -227,7 +227,7 @@ class RuleBook:
                 fresh[ticker][key] = (detector, frozenset(owners))
         self._rules = fresh
 
-    def process(self, tick: Tick) -> list[tuple[Alert, frozenset[int]]]:
+    def process(self, tick: Tick) -> list[tuple[SpikeAlert, frozenset[int]]]:
         by_rule = self._rules.get(tick.ticker)
         if not by_rule:
             return []
@@ -240,7 +240,7 @@ class RuleBook:
 
 
 RulesLoader = Callable[[], Awaitable[Sequence[UserRule]]]
-AlertWriter = Callable[[list[tuple[Alert, int | None]]], Awaitable[Any]]
+AlertWriter = Callable[[list[tuple[SpikeAlert, int | None]]], Awaitable[Any]]
 
 
 async def load_rules_from_db() -> Sequence[UserRule]:
@@ -251,7 +251,7 @@ async def load_rules_from_db() -> Sequence[UserRule]:
     return await database_sync_to_async(alert_rules_all)()
 
 
-async def write_alerts_to_db(batch: list[tuple[Alert, int | None]]) -> int:
+async def write_alerts_to_db(batch: list[tuple[SpikeAlert, int | None]]) -> int:
     from channels.db import database_sync_to_async
 
     from .services import alerts_store
@@ -302,7 +302,7 @@ class FeedRunner:
         self._rules_changed = asyncio.Event()
         self._subscription_changed = asyncio.Event()
         self._first_interest = asyncio.Event()
-        self._alert_queue: asyncio.Queue[tuple[Alert, int | None]] = asyncio.Queue(
+        self._alert_queue: asyncio.Queue[tuple[SpikeAlert, int | None]] = asyncio.Queue(
             self.config.alert_queue_size
         )
         self._stopped = asyncio.Event()
@@ -424,7 +424,7 @@ class FeedRunner:
             self._dirty.add(ticker)
             self._wake.set()
 
-    def _raise_alert(self, state: TickerState, alert: Alert, owners: frozenset[int] | None):
+    def _raise_alert(self, state: TickerState, alert: SpikeAlert, owners: frozenset[int] | None):
         self.alerts_raised += 1
         self.seq += 1
         message = alert.to_wire()
@@ -633,7 +633,7 @@ class FeedRunner:
             batch = [await self._alert_queue.get()]
             await self._write_batch(batch)
 
-    async def _write_batch(self, batch: list[tuple[Alert, int | None]]) -> None:
+    async def _write_batch(self, batch: list[tuple[SpikeAlert, int | None]]) -> None:
         while len(batch) < self.config.alert_batch_size and not self._alert_queue.empty():
             batch.append(self._alert_queue.get_nowait())
         if self._alert_writer is None:

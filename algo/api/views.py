@@ -23,7 +23,7 @@ from algo.selectors import backtest_queryset, paper_session_queryset, positions_
 from algo.services import backtest_create, backtest_plot, paper_session_start, paper_session_stop
 from api import errors
 from api.pagination import KeysetPagination
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 
 errors.register(FieldError, 400, lambda exc: {exc.field: [exc.message]})
 errors.register(MarketDataUnavailable, 502, lambda exc: {"detail": str(exc), "field": "ticker"})
@@ -212,7 +212,7 @@ class PositionsView(APIView):
         ticker = request.query_params.get("ticker") or None
         if ticker is not None:
             try:
-                ticker = normalise_ticker(ticker)
+                ticker = normalize_ticker(ticker)
             except InvalidTicker as exc:
                 raise ValidationError({"ticker": [str(exc)]}) from None
         raw = (request.query_params.get("include_closed") or "false").strip().lower()

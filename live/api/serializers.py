@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from live.models import Alert, AlertRule
 from tradepulse.alerts.detector import alert_text
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -63,7 +63,7 @@ class AlertRuleSerializer(serializers.Serializer):
 
     def validate_ticker(self, value):
         try:
-            return normalise_ticker(value)
+            return normalize_ticker(value)
         except InvalidTicker as exc:
             raise serializers.ValidationError(str(exc)) from None
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
-from .detector import TOLERANCE, Alert, SpikeDetector
+from .detector import TOLERANCE, SpikeAlert, SpikeDetector
 from .timebase import from_micros, seconds_to_micros
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def scan_series(
 class ColumnsScan:
     """The alerts of a whole file in file order, and the ticks the detectors would skip."""
 
-    alerts: list[Alert]
+    alerts: list[SpikeAlert]
     dropped_out_of_order: int
     rejected: int
 
@@ -169,7 +169,7 @@ def scan_columns(columns: TickColumns, threshold: float, window: float) -> Colum
         codes = codes.astype(np.int16)  # a stable sort of 16-bit keys is a radix sort
     order = np.argsort(codes, kind="stable")
     counts = np.bincount(codes, minlength=len(columns.tickers)).tolist()
-    found: list[tuple[int, Alert]] = []
+    found: list[tuple[int, SpikeAlert]] = []
     dropped = rejected = 0
     start = 0
     for code, count in enumerate(counts):
@@ -181,7 +181,7 @@ def scan_columns(columns: TickColumns, threshold: float, window: float) -> Colum
         ticker = columns.tickers[code]
         for hit in result.hits:
             row = int(rows[hit.position])
-            alert = Alert(
+            alert = SpikeAlert(
                 ticker=ticker,
                 direction=hit.direction,
                 change_pct=(hit.price / hit.reference_price - 1.0) * 100.0,

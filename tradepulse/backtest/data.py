@@ -450,11 +450,13 @@ def synthetic_bars(
     try:
         step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
     except ValueError:
-        raise DataError(f"unknown bar frequency {freq!r} (try 1D, 1h or 1min)") from None
+        raise DataError(
+            f"unknown bar frequency {freq!r} (try 1D, 1h or 1min)", field="freq"
+        ) from None
     first = pd.Timestamp(start)
     first = first.tz_localize("UTC") if first.tz is None else first.tz_convert("UTC")
     if step <= pd.Timedelta(0):
-        raise DataError(f"bar frequency must be positive, got {freq!r}")
+        raise DataError(f"bar frequency must be positive, got {freq!r}", field="freq")
     try:
         last = first + step * (int(n) - 1)
     except (OverflowError, pd.errors.OutOfBoundsDatetime):
@@ -462,7 +464,8 @@ def synthetic_bars(
     if last is None or last.year > 2200:
         raise DataError(
             f"{n} bars of {freq} from {first.date()} run past year 2200; use a shorter --freq "
-            "(e.g. 1min)"
+            "(e.g. 1min)",
+            field="freq",
         )
     rng = np.random.default_rng(seed)
     shocks = rng.normal(0.0, volatility, size=int(n))

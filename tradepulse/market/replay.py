@@ -14,8 +14,8 @@ from .ticks import (
     ProviderState,
     Tick,
     TickFormatError,
-    normalize_ticker,
     parse_number,
+    parse_ticker,
     parse_timestamp,
 )
 
@@ -98,7 +98,7 @@ def read_tick_csv(path: str | Path) -> Iterator[Tick]:
                             parse_number("volume", volume, positive=False)  # raises
                     # Each field is read once, here; the tick is not checked again.
                     yield Tick.from_parsed(
-                        normalize_ticker(row[i_ticker]),
+                        parse_ticker(row[i_ticker]),
                         price,
                         parse_timestamp(row[i_time]),
                         volume,

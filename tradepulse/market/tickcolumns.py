@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 
 from .replay import REQUIRED_COLUMNS
 
@@ -139,7 +139,7 @@ def read_tick_columns(path: str | Path) -> TickColumns | None:
     lookup = np.empty(len(spellings), dtype=np.int64)
     for i, spelling in enumerate(spellings):
         try:
-            ticker = normalise_ticker(spelling)
+            ticker = normalize_ticker(spelling)
         except InvalidTicker:
             return None
         lookup[i] = code_of.setdefault(ticker, len(tickers))
