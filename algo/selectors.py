@@ -84,6 +84,7 @@ def positions_list(*, owner, ticker: str | None = None, include_closed: bool = F
         if not quantity and not include_closed:
             continue
         live = live_price(symbol) if quantity else None
+        price: Decimal | None
         if live is not None:
             price, source = Decimal(repr(live)), "live"
         else:
