@@ -85,4 +85,4 @@ lambda-package: install
 	$(BIN)/python lambdas/build.py
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .pytest_cache .ruff_cache .mypy_cache
