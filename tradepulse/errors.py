@@ -30,10 +30,11 @@ class DataError(BacktestError, ValueError):
 
 class SettingError(BacktestError, ValueError):
     """A setting out of range (cash, commission, quantity, bar interval, ...): ``str()`` is
-    ``"<field> <reason>"``, e.g. ``"cash must be a positive number, got -1"``."""
+    ``"<field> <reason>"``, e.g. ``"cash must be a positive number, got -1"``, unless the reason
+    is a whole sentence naming the field itself (``sentence=True``)."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field} {reason}", field=field)
+    def __init__(self, field: str, reason: str, *, sentence: bool = False) -> None:
+        super().__init__(reason if sentence else f"{field} {reason}", field=field)
         self.reason = reason
 
 

@@ -153,7 +153,11 @@ class MovingAverageCrossover(Strategy):
         self.fast = _whole_number("fast", fast)
         self.slow = _whole_number("slow", slow)
         if self.fast >= self.slow:
-            raise StrategyError("fast", f"({self.fast}) must be smaller than slow ({self.slow})")
+            raise StrategyError(
+                "fast",
+                f"fast ({self.fast}) must be smaller than slow ({self.slow})",
+                sentence=True,
+            )
         if kind not in MOVING_AVERAGES:
             known = ", ".join(sorted(MOVING_AVERAGES))
             raise StrategyError("kind", f"must be one of {known}, got {kind!r}")
