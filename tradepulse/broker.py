@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FULL_EQUITY",
     "MAX_COMMISSION",
+    "MAX_QUANTITY",
     "check_bar_count",
     "check_cash",
     "check_commission",
@@ -44,6 +45,8 @@ __all__ = [
 FULL_EQUITY = 1 - sys.float_info.epsilon
 #: Commissions are fractions of traded value below this.
 MAX_COMMISSION = 0.1
+#: Whole units per trade at most (what a 32-bit integer column holds).
+MAX_QUANTITY = 2**31 - 1
 
 _Price = TypeVar("_Price", float, "np.ndarray[Any, np.dtype[np.float64]]")
 
@@ -52,10 +55,13 @@ def _is_number(value: object) -> bool:
     return not isinstance(value, bool | np.bool_) and isinstance(value, int | float | np.number)
 
 
-def check_cash(cash: object) -> float:
-    """The starting cash as a float, or :class:`SettingError` naming ``cash``."""
+def check_cash(cash: object, *, below: float | None = None) -> float:
+    """The starting cash as a float (positive, finite, under ``below`` if given), or
+    :class:`SettingError` naming ``cash``."""
     if not (_is_number(cash) and math.isfinite(cash) and cash > 0):  # type: ignore[arg-type,operator]
         raise SettingError("cash", f"must be a positive number, got {cash!r}")
+    if below is not None and not cash < below:  # type: ignore[operator]
+        raise SettingError("cash", f"must be a positive number below {below:,.0f}, got {cash!r}")
     return float(cash)  # type: ignore[arg-type]
 
 
@@ -72,8 +78,14 @@ def check_quantity(quantity: object) -> int | None:
     """A fixed number of units per trade (None: all equity), or :class:`SettingError`."""
     if quantity is None:
         return None
-    if isinstance(quantity, bool) or not isinstance(quantity, int | np.integer) or quantity < 1:
-        raise SettingError("quantity", f"must be a whole number >= 1, got {quantity!r}")
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int | np.integer)
+        or not 1 <= quantity <= MAX_QUANTITY
+    ):
+        raise SettingError(
+            "quantity", f"must be a whole number from 1 to {MAX_QUANTITY}, got {quantity!r}"
+        )
     return int(quantity)
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "Bar",
     "Fill",
     "PaperTrader",
+    "MAX_CASH",
     "StepResult",
     "parse_interval",
 ]
@@ -39,6 +40,8 @@ _INTERVAL_RE = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = timedelta(seconds=5)
 MAX_INTERVAL = timedelta(days=1)
+# Cash a session may start with: its fills must stay within the ledger's price x quantity.
+MAX_CASH = 1e12
 
 
 def parse_interval(text: str) -> timedelta:
@@ -50,10 +53,11 @@ def parse_interval(text: str) -> timedelta:
     match = _INTERVAL_RE.match(text or "")
     if not match:
         raise SettingError("bar", f"{text!r} is not an interval like 5s, 1m, 5m, 1h or 1d")
-    step = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
-    if not MIN_INTERVAL <= step <= MAX_INTERVAL:
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+    if not MIN_INTERVAL.total_seconds() <= seconds <= MAX_INTERVAL.total_seconds():
+        # Checked before building a timedelta, which overflows on a long run of digits.
         raise SettingError("bar", f"{text!r} must be between 5s and 1d")
-    return step
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +137,7 @@ class PaperTrader:
         self.interval = parse_interval(interval) if isinstance(interval, str) else interval
         if not MIN_INTERVAL <= self.interval <= MAX_INTERVAL:
             raise SettingError("bar", "must be between 5s and 1d")
-        cash = broker.check_cash(cash)
+        cash = broker.check_cash(cash, below=MAX_CASH)
         commission = broker.check_commission(commission)
         quantity = broker.check_quantity(quantity)
         self.initial_cash = float(cash)
