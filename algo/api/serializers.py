@@ -54,11 +54,6 @@ class BacktestRunSummarySerializer(ModelSerializer):
         return (run.stats or {}).get("sharpe_ratio")
 
 
-class BacktestPlotsSerializer(serializers.Serializer):
-    png = serializers.URLField()
-    html = serializers.URLField()
-
-
 class BacktestRunSerializer(BacktestRunSummarySerializer):
     """One run: the summary plus statistics, trades and plot links (``plots`` is null until
     the run is done)."""
@@ -80,7 +75,18 @@ class BacktestRunSerializer(BacktestRunSummarySerializer):
     def get_error(self, run: BacktestRun) -> str | None:
         return run.error or None
 
-    @extend_schema_field(BacktestPlotsSerializer(allow_null=True))
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "Links to the plots; null until the run is done.",
+            "properties": {
+                "png": {"type": "string", "format": "uri"},
+                "html": {"type": "string", "format": "uri"},
+            },
+            "required": ["png", "html"],
+        }
+    )
     def get_plots(self, run: BacktestRun) -> dict | None:
         if run.status != BacktestRun.Status.DONE:
             return None
