@@ -54,6 +54,18 @@ class BacktestRunSummarySerializer(ModelSerializer):
         return (run.stats or {}).get("sharpe_ratio")
 
 
+# Inline, not a component: in OpenAPI 3.0 a null next to a referenced schema is ambiguous.
+PLOTS_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "png": {"type": "string", "format": "uri"},
+        "html": {"type": "string", "format": "uri"},
+    },
+    "required": ["png", "html"],
+}
+
+
 class BacktestRunSerializer(BacktestRunSummarySerializer):
     """One run: the summary plus statistics, trades and plot links (``plots`` is null until
     the run is done)."""
@@ -75,18 +87,7 @@ class BacktestRunSerializer(BacktestRunSummarySerializer):
     def get_error(self, run: BacktestRun) -> str | None:
         return run.error or None
 
-    @extend_schema_field(
-        {
-            "type": "object",
-            "nullable": True,
-            "description": "Links to the plots; null until the run is done.",
-            "properties": {
-                "png": {"type": "string", "format": "uri"},
-                "html": {"type": "string", "format": "uri"},
-            },
-            "required": ["png", "html"],
-        }
-    )
+    @extend_schema_field(PLOTS_SCHEMA)
     def get_plots(self, run: BacktestRun) -> dict | None:
         if run.status != BacktestRun.Status.DONE:
             return None
@@ -112,6 +113,7 @@ class PaperSessionSerializer(ModelSerializer):
     commissions = serializers.CharField(source="figures.commissions")
     bars = serializers.IntegerField(source="figures.bars")
     halted = serializers.BooleanField(source="figures.halted")
+    error = serializers.SerializerMethodField()
 
     class Meta:
         model = PaperSession
@@ -138,10 +140,14 @@ class PaperSessionSerializer(ModelSerializer):
             "bars",
             "fills",
             "halted",
+            "error",
         )
 
     def get_url(self, session: PaperSession) -> str:
         return _absolute(self.context, reverse("paper-session-detail", args=[session.pk]))
+
+    def get_error(self, session: PaperSession) -> str | None:
+        return session.error or None
 
     def to_representation(self, session: PaperSession):
         figures = paper_session_figures(session)
