@@ -22,6 +22,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HANDLER_DIR = REPO_ROOT / "lambdas" / "trade_analysis"
 ANALYSIS_DIR = REPO_ROOT / "tradepulse" / "analysis"
+# Engine modules outside tradepulse/analysis that the analysis imports (standard library only).
+SHARED_MODULES = ("csvcells.py",)
 DEFAULT_OUTPUT = REPO_ROOT / "build" / "trade_analysis.zip"
 
 # The engine's own `tradepulse/__init__.py` may grow imports the Lambda does not ship.
@@ -38,6 +40,8 @@ def package_files() -> dict[str, bytes]:
             files[source.name] = source.read_bytes()
     for source in sorted(ANALYSIS_DIR.glob("*.py")):
         files[f"tradepulse/analysis/{source.name}"] = source.read_bytes()
+    for name in SHARED_MODULES:
+        files[f"tradepulse/{name}"] = (REPO_ROOT / "tradepulse" / name).read_bytes()
     return files
 
 

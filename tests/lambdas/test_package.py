@@ -40,7 +40,7 @@ CSV = (
 )
 
 
-def test_build_is_reproducible_and_holds_only_the_handler_and_analysis(tmp_path):
+def test_build_is_reproducible_and_holds_only_the_handler_analysis_and_its_imports(tmp_path):
     first = build.build(tmp_path / "one" / "trade_analysis.zip")
     second = build.build(tmp_path / "two" / "trade_analysis.zip")
 
@@ -50,7 +50,8 @@ def test_build_is_reproducible_and_holds_only_the_handler_and_analysis(tmp_path)
         f"tradepulse/analysis/{path.name}"
         for path in (build.REPO_ROOT / "tradepulse" / "analysis").glob("*.py")
     )
-    assert sorted(names) == sorted(["app.py", "tradepulse/__init__.py", *analysis_modules])
+    shared = [f"tradepulse/{name}" for name in build.SHARED_MODULES]
+    assert sorted(names) == sorted(["app.py", "tradepulse/__init__.py", *analysis_modules, *shared])
 
 
 def test_packaged_handler_runs_in_a_clean_interpreter(tmp_path, s3_client, s3_bucket):
