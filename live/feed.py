@@ -227,8 +227,10 @@ class FeedRunner:
         if self._rules_loader is not None:
             await self._reload_rules()
         self._refresh_sinks()
-        with contextlib.suppress(Exception):
+        try:
             await self._apply_subscription()
+        except Exception:  # the subscription loop tries again within a second
+            logger.exception("feed: subscribing the provider failed")
         self._tasks = [
             start_supervised("feed-consume", self._consume),
             start_supervised("feed-publish", self._publish_loop),

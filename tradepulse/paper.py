@@ -34,6 +34,8 @@ __all__ = [
     "PaperTradingError",
     "StepResult",
     "parse_interval",
+    "MAX_CASH",
+    "MAX_QUANTITY",
 ]
 
 # The backtester sizes "all equity" orders with this factor (as backtesting.py does).
@@ -42,6 +44,10 @@ _INTERVAL_RE = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = timedelta(seconds=5)
 MAX_INTERVAL = timedelta(days=1)
+# Cash a session may start with: its fills must stay within the ledger's price x quantity.
+MAX_CASH = 1e12
+# Whole units per trade: what the session row (and a 32-bit integer column) can hold.
+MAX_QUANTITY = 2**31 - 1
 
 
 class PaperTradingError(ValueError):
@@ -61,7 +67,11 @@ def parse_interval(text: str) -> timedelta:
     match = _INTERVAL_RE.match(text or "")
     if not match:
         raise PaperTradingError("bar", f"{text!r} is not an interval like 5s, 1m, 5m, 1h or 1d")
-    step = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+    if not MIN_INTERVAL.total_seconds() <= seconds <= MAX_INTERVAL.total_seconds():
+        # Checked before building a timedelta, which overflows on a long run of digits.
+        raise PaperTradingError("bar", f"{text!r} must be between 5s and 1d")
+    step = timedelta(seconds=seconds)
     if not MIN_INTERVAL <= step <= MAX_INTERVAL:
         raise PaperTradingError("bar", f"{text!r} must be between 5s and 1d")
     return step
@@ -145,9 +155,11 @@ class PaperTrader:
         if not MIN_INTERVAL <= self.interval <= MAX_INTERVAL:
             raise PaperTradingError("bar", "must be between 5s and 1d")
         if isinstance(cash, bool) or not (
-            isinstance(cash, (int, float)) and math.isfinite(cash) and cash > 0
+            isinstance(cash, (int, float)) and math.isfinite(cash) and 0 < cash < MAX_CASH
         ):
-            raise PaperTradingError("cash", f"must be a positive number, got {cash!r}")
+            raise PaperTradingError(
+                "cash", f"must be a positive number below {MAX_CASH:,.0f}, got {cash!r}"
+            )
         if isinstance(commission, bool) or not (
             isinstance(commission, (int, float)) and 0 <= commission < 0.1
         ):
@@ -155,9 +167,13 @@ class PaperTrader:
                 "commission", f"must be a fraction in [0, 0.1), got {commission!r}"
             )
         if quantity is not None and (
-            isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1
+            isinstance(quantity, bool)
+            or not isinstance(quantity, int)
+            or not 1 <= quantity <= MAX_QUANTITY
         ):
-            raise PaperTradingError("quantity", f"must be a whole number >= 1, got {quantity!r}")
+            raise PaperTradingError(
+                "quantity", f"must be a whole number from 1 to {MAX_QUANTITY}, got {quantity!r}"
+            )
         self.initial_cash = float(cash)
         self.commission = float(commission)
         self.quantity = quantity

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 
 from django.conf import settings
@@ -49,22 +50,29 @@ class BulkValidationError(DomainError):
         return {"errors": self.errors}
 
 
-def run_idempotent(request, handler):
-    """Run ``handler`` once per ``Idempotency-Key``; see :mod:`ledger.idempotency`."""
+def run_idempotent(request, handler, *, body=None, atomic: bool = True):
+    """Run ``handler`` once per ``Idempotency-Key``; see :mod:`ledger.idempotency`.
+
+    ``body`` replaces ``request.data`` in the request's fingerprint (an upload's digest, say).
+    With ``atomic=False`` the handler commits its own writes (work handed to a queue must see
+    them) and the response is stored after it returns.
+    """
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return handler()
     outcome = idempotency.reserve(
         owner=request.user,
         key=key,
-        request_hash=idempotency.fingerprint(request.method, request.path, request.data),
+        request_hash=idempotency.fingerprint(
+            request.method, request.path, request.data if body is None else body
+        ),
     )
     if isinstance(outcome, idempotency.Replay):
         return Response(
             outcome.body, status=outcome.status, headers={"Idempotent-Replayed": "true"}
         )
     try:
-        with transaction.atomic():
+        with transaction.atomic() if atomic else contextlib.nullcontext():
             response = handler()
             idempotency.complete(outcome, status=response.status_code, body=response.data)
     except BaseException:

@@ -6,12 +6,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.serializers import ModelSerializer
 from live.models import Alert, AlertRule
 from tradepulse.alerts.detector import alert_text
 from tradepulse.symbols import InvalidTicker, normalise_ticker
 
 
-class AlertSerializer(serializers.ModelSerializer):
+class AlertSerializer(ModelSerializer):
     message = serializers.SerializerMethodField()
     scope = serializers.SerializerMethodField()
 

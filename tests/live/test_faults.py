@@ -279,3 +279,43 @@ async def test_a_standby_takes_over_when_the_leader_stops_renewing(private_redis
     assert [name for name, _ in leading] == ["a", "b"] and leading[1][1] > leading[0][1]
     await cancel_all([a, b])
     await client.aclose()
+
+
+async def test_a_leading_runner_that_crashes_is_logged_and_restarted_under_the_same_lease(
+    private_redis, caplog
+):
+    import redis.asyncio
+
+    from live.lease import FeedLease, lead_or_stand_by
+
+    client = redis.asyncio.Redis.from_url(private_redis.url)
+    built: list[int] = []
+    stop = asyncio.Event()
+
+    class Runner:
+        def __init__(self):
+            self.stopped = asyncio.Event()
+
+        async def run(self):
+            if len(built) == 1:
+                raise RuntimeError("runner bug")
+            await self.stopped.wait()
+
+        def request_stop(self):
+            self.stopped.set()
+
+    def build(token):
+        built.append(token)
+        return Runner()
+
+    task = asyncio.create_task(
+        lead_or_stand_by(FeedLease(client, ttl=5), build, stop, poll_interval=0.1)
+    )
+    async with asyncio.timeout(5):
+        while len(built) < 2:
+            await asyncio.sleep(0.02)
+    assert built[0] == built[1]
+    assert any("runner crashed" in r.getMessage() and r.exc_info for r in caplog.records)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    await client.aclose()

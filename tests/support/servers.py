@@ -374,7 +374,27 @@ class ManagedProcess:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.process.pid, sig)
 
+    def kill_group(self) -> None:
+        """SIGKILL to the process and every child it started (a Celery worker's pool), with
+        no clean-up anywhere: what a dying machine does."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def wait_for_output(self, text: str, *, timeout: float = 30.0) -> None:
+        """Wait until the process has printed ``text``; raise with its output otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"{text!r} never printed; output:\n{self.output()[-3000:]}")
+
     def stop(self, timeout: float = 10.0) -> None:
+        if self.log.closed:
+            return
         if self.process.poll() is None:
             self.signal(signal.SIGCONT)
             self.signal(signal.SIGTERM)

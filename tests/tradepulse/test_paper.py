@@ -175,3 +175,20 @@ def test_bad_money_settings_name_their_field(options, field):
 def test_naive_tick_times_are_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         PaperTrader.crossover(fast=2, slow=3).on_tick(1.0, datetime(2025, 1, 1))
+
+
+def test_settings_out_of_range_name_their_field_instead_of_overflowing():
+    from tradepulse.paper import MAX_QUANTITY, PaperTrader, PaperTradingError, parse_interval
+
+    for text in ("99999999999999999999s", "9" * 400 + "d"):
+        with pytest.raises(PaperTradingError) as caught:
+            parse_interval(text)
+        assert caught.value.field == "bar"
+    for kwargs, field in (
+        ({"cash": 1e300}, "cash"),
+        ({"cash": 0.0}, "cash"),
+        ({"quantity": MAX_QUANTITY + 1}, "quantity"),
+    ):
+        with pytest.raises(PaperTradingError) as caught:
+            PaperTrader.crossover(fast=2, slow=5, **kwargs)
+        assert caught.value.field == field

@@ -170,8 +170,21 @@ def _parse_dates(raw: Any, prefix: str, line_offset: int | None) -> pd.DatetimeI
     if idx.hasnans:
         i = int(np.flatnonzero(idx.isna())[0])
         raise DataError(f"{prefix}{_describe(i, None, line_offset)}: Date is missing")
-    # The same index object when nothing changes, so pandas' cached checks on it carry over.
-    return idx if idx.unit == "ns" else idx.as_unit("ns")
+    if idx.unit == "ns":
+        # The same index object when nothing changes, so pandas' cached checks carry over.
+        return idx
+    try:
+        return idx.as_unit("ns")
+    except pd.errors.OutOfBoundsDatetime:
+        outside = (idx < pd.Timestamp.min.tz_localize("UTC")) | (
+            idx > pd.Timestamp.max.tz_localize("UTC")
+        )
+        i = int(np.flatnonzero(outside)[0]) if outside.any() else 0
+        raise DataError(
+            f"{prefix}{_describe(i, None, line_offset)}: Date {idx[i].date().isoformat()} is "
+            f"outside the supported range {pd.Timestamp.min.date()} to "
+            f"{pd.Timestamp.max.date()}"
+        ) from None
 
 
 # Bars per slice when checking numbers: each slice is read from memory once and its second
