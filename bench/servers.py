@@ -76,7 +76,7 @@ def ws_round(kind: str, env: dict, token: str, clients: int, seconds: float, log
     ws_env = {**env, "BENCH_RATE": "10", "FEED_IN_PROCESS": "1"}
     with serve(kind, "bench.live_apps:tradepulse_application", ws_env, logdir=logdir) as server:
         result = ws_clients(server.port, token, clients, seconds, cpu_of=[server.pid])
-    result["server_cpu"] = sum(result["cpu"].values())
+    result["server_cpu"] = result["cpu"][server.pid]
     result["per_cpu_second"] = (
         result["messages"] / result["server_cpu"] if result["server_cpu"] else 0.0
     )
