@@ -43,6 +43,7 @@ from bench.served import (  # noqa: E402
     scratch_database,
     server_command,
     setup_django,
+    stop_cleanly_on_signals,
     tree_pids,
     wait_http,
     ws_clients,
@@ -110,6 +111,7 @@ def main() -> int:
     parser.add_argument("--client-procs", type=int, default=2, help="client processes (2)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
+    stop_cleanly_on_signals()
     counts = [int(c) for c in args.clients.split(",")] if args.clients else None
     counts = counts or ([200] if args.quick else [1000, 2000])
     seconds = args.seconds or (4.0 if args.quick else 8.0)

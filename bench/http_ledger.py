@@ -58,6 +58,7 @@ from bench.served import (  # noqa: E402
     serve,
     server_command,
     setup_django,
+    stop_cleanly_on_signals,
     wait_http,
     wrk,
 )
@@ -289,6 +290,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--bulk-client", nargs=4, metavar=("URL", "TOKEN", "ITEMS", "ROUNDS"))
     args = parser.parse_args()
+    stop_cleanly_on_signals()
     if args.bulk_client:
         url, token, items, rounds = args.bulk_client
         print(json.dumps(bulk_client(url, token, int(items), int(rounds))))

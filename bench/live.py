@@ -157,9 +157,9 @@ def prepare(tmp: Path) -> tuple[dict, str]:
             "shell",
             "-c",
             "from django.contrib.auth import get_user_model; "
-            "from rest_framework.authtoken.models import Token; "
+            "from bench.served import make_token; "
             "u = get_user_model().objects.create_user('bench', password='bench-pass-123'); "
-            "print(Token.objects.create(user=u).key)",
+            "print(make_token(u))",
         ],
         cwd=ROOT,
         env=env,

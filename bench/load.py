@@ -58,6 +58,7 @@ from bench.served import (  # noqa: E402
     scratch_database,
     server_command,
     setup_django,
+    stop_cleanly_on_signals,
     wait_http,
 )
 
@@ -390,6 +391,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--client", nargs=4, metavar=("URL", "CREATE_TOKEN", "LIST_TOKEN", "CFG"))
     args = parser.parse_args()
+    stop_cleanly_on_signals()
     if args.client:
         url, create_token, list_token, cfg = args.client
         result = asyncio.run(traffic(url, create_token, list_token, json.loads(cfg)))

@@ -29,6 +29,23 @@ TICKERS = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "BRK.B", "JPM
 TRADE_BODY = '{"ticker":"AAPL","side":"buy","price":"189.25","quantity":"10"}'
 
 
+def stop_cleanly_on_signals() -> None:
+    """SIGTERM (and SIGINT, even where a background shell ignores it) unwind the driver, so
+    that every server, redis-server and scratch database it started is stopped and dropped."""
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def drain(port: int, timeout: float = 300.0) -> None:
+    """Wait until the server at ``port`` has answered what is still queued: a sync worker keeps
+    serving the requests of closed connections from its backlog after a wrk run ends."""
+    wait_http(f"http://127.0.0.1:{port}/healthz", timeout=timeout, attempt=timeout)
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -118,10 +135,15 @@ def prepare_ledger(rows: int) -> dict:
 
 
 def make_token(user) -> str:
-    """An API token for ``user``, as the application's authentication expects it."""
-    from rest_framework.authtoken.models import Token
+    """An API token for ``user``, as the application's authentication expects it: hashed
+    tokens (``api.tokens.token_issue``) where the project has them, DRF's otherwise."""
+    try:
+        from api.tokens import token_issue
+    except ImportError:
+        from rest_framework.authtoken.models import Token
 
-    return Token.objects.create(user=user).key
+        return Token.objects.create(user=user).key
+    return token_issue(user=user, ttl=None)[1]
 
 
 def list_paths(user_id: int, total_rows: int, count: int, seed: int = 7) -> tuple[list, list]:
@@ -311,11 +333,13 @@ class Process:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def wait_http(url: str, proc: Process | None = None, timeout: float = 60.0) -> None:
+def wait_http(
+    url: str, proc: Process | None = None, timeout: float = 60.0, attempt: float = 2.0
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            urllib.request.urlopen(url, timeout=2).read()
+            urllib.request.urlopen(url, timeout=attempt).read()
             return
         except OSError:
             if proc is not None and not proc.alive():
@@ -452,6 +476,7 @@ def wrk(port: int, script: str, seconds: float, connections: int = 16, threads: 
         )
     finally:
         os.unlink(handle.name)
+    drain(port)
     line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
         raise RuntimeError(f"wrk failed: {out.stdout}\n{out.stderr}")

@@ -45,6 +45,7 @@ from bench.served import (  # noqa: E402
     scratch_database,
     serve,
     setup_django,
+    stop_cleanly_on_signals,
     wrk,
     ws_clients,
 )
@@ -101,6 +102,7 @@ def main() -> int:
     parser.add_argument("--servers", help="comma-separated subset of " + ",".join(SERVERS))
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
+    stop_cleanly_on_signals()
     rows = args.rows or (50_000 if args.quick else 1_000_000)
     rounds = args.rounds or (1 if args.quick else 2)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
