@@ -13,7 +13,7 @@ the same PostgreSQL table, load from separate processes:
 - filtered list: wrk, 100 pages at random depths (ticker + date range; ours by cursor, the
   peer by page number, the same rows), 16 connections: req/s, p50, p99;
 - bulk: one client posting 10,000 trades per request to ``/api/trades/bulk/``; the peer
-  2,000 per request to its list route (``many=True``, saved item by item): trades/s.
+  500 per request to its list route (``many=True``, saved item by item): trades/s.
 
 Ours and the peer are interleaved run by run; the load average is recorded around each run.
 
@@ -174,7 +174,7 @@ def measure_mode(
         out["bulk_ours"] = run_bulk(ours.port, "/api/trades/bulk/", token, items, rounds_bulk)
         out["bulk_ours"]["load"] = f"{before} -> {loadavg()}"
         before = loadavg()
-        out["bulk_peer"] = run_bulk(peer.port, "/peer/trades/", token, 2000, 1 if quick else 3)
+        out["bulk_peer"] = run_bulk(peer.port, "/peer/trades/", token, 500, 1 if quick else 4)
         out["bulk_peer"]["load"] = f"{before} -> {loadavg()}"
         print(
             f"{mode} bulk: ours {out['bulk_ours']['trades_per_s']:,.0f}/s, "

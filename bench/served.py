@@ -244,6 +244,9 @@ def server_command(kind: str, app: str, port: int, workers: int = 1) -> list[str
             str(BIN / "gunicorn"),
             "-w",
             str(workers),
+            # The peer's bulk save may take longer than the default 30 s on a busy machine.
+            "--timeout",
+            "300",
             "-b",
             f"{host}:{port}",
             "--log-level",
