@@ -4,15 +4,11 @@ django-filter with ``iexact``/``gte``/``lte`` lookups and page-number pagination
 
 from django.urls import include, path
 from django_filters import rest_framework as filters
+from knox.auth import TokenAuthentication
 from rest_framework import authentication, pagination, routers, serializers, throttling, viewsets
 
 from ledger.models import Trade
 from ledger.representation import FIELDS
-
-try:  # the token model the project's users have: knox's hashed tokens, or DRF's own
-    from knox.auth import TokenAuthentication
-except ImportError:
-    TokenAuthentication = authentication.TokenAuthentication
 
 
 class PeerTradeSerializer(serializers.ModelSerializer):
@@ -38,7 +34,7 @@ class PeerPagination(pagination.PageNumberPagination):
 
 
 class PeerTradeViewSet(viewsets.ModelViewSet):
-    # DRF's stock classes, as the DRF documentation sets them up.
+    # Stock classes, as the DRF and django-rest-knox documentation set them up.
     authentication_classes = [
         TokenAuthentication,
         authentication.SessionAuthentication,

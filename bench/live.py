@@ -157,9 +157,9 @@ def prepare(tmp: Path) -> tuple[dict, str]:
             "shell",
             "-c",
             "from django.contrib.auth import get_user_model; "
-            "from bench.served import make_token; "
+            "from api.tokens import token_issue; "
             "u = get_user_model().objects.create_user('bench', password='bench-pass-123'); "
-            "print(make_token(u))",
+            "print(token_issue(user=u)[1])",
         ],
         cwd=ROOT,
         env=env,

@@ -123,15 +123,13 @@ def _peer_provider() -> SyntheticProvider:
 
 @database_sync_to_async
 def _token_user(key):
-    try:  # hashed tokens, where the project has them
-        from api.authentication import user_for_key
-    except ImportError:
-        from rest_framework.authtoken.models import Token
+    from knox.auth import TokenAuthentication
+    from rest_framework.exceptions import AuthenticationFailed
 
-        token = Token.objects.select_related("user").filter(key=key).first()
-        return token.user if token else None
-    found = user_for_key(key)
-    return found[0] if found else None
+    try:
+        return TokenAuthentication().authenticate_credentials(key.encode())[0]
+    except AuthenticationFailed:
+        return None
 
 
 class PeerPriceConsumer(AsyncJsonWebsocketConsumer):

@@ -135,14 +135,9 @@ def prepare_ledger(rows: int) -> dict:
 
 
 def make_token(user) -> str:
-    """An API token for ``user``, as the application's authentication expects it: hashed
-    tokens (``api.tokens.token_issue``) where the project has them, DRF's otherwise."""
-    try:
-        from api.tokens import token_issue
-    except ImportError:
-        from rest_framework.authtoken.models import Token
+    """An API token for ``user`` (a hashed knox token that never expires)."""
+    from api.tokens import token_issue
 
-        return Token.objects.create(user=user).key
     return token_issue(user=user, ttl=None)[1]
 
 
