@@ -2,9 +2,10 @@
 
 (The code of ``bench/http.py``, which runs it.)
 
-Ours: ``config.asgi:application`` under ``make run``'s server (uvicorn, one process) and under
-the scaled mode (WEB_CONCURRENCY=2 web worker processes with the Redis channel layer and cache,
-on a private redis-server). The peer: ``bench/ledger_peer.py`` (a ``ModelViewSet``,
+Ours: ``config.asgi:application`` under ``make run``'s server command (uvicorn, one process,
+the Makefile's flags) and under ``make run-scaled`` (``scripts/run_scaled.py``: honcho runs the
+``Procfile``'s WEB_CONCURRENCY=2 web workers, two feeds, a Celery worker and beat) with the
+Redis channel layer and cache on a private redis-server. The peer: ``bench/ledger_peer.py`` (a ``ModelViewSet``,
 django-filter, page-number pagination, DRF's stock token authentication and throttles) served
 by gunicorn with the same number of sync worker processes and the same environment. Both on
 the same PostgreSQL table, load from separate processes:
@@ -36,7 +37,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,22 +45,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.served import (  # noqa: E402
     ROOT,
     TICKERS,
-    Process,
     base_env,
     fmt_wrk,
-    free_port,
     get_script,
     list_paths,
     loadavg,
+    make_run_command,
     post_script,
     prepare_ledger,
     private_redis,
     scratch_database,
     serve,
-    server_command,
+    serve_command,
     setup_django,
     stop_cleanly_on_signals,
-    wait_http,
     wrk,
 )
 
@@ -122,22 +121,23 @@ def run_bulk(port: int, path: str, token: str, items: int, rounds: int) -> dict:
 # -- the served modes -----------------------------------------------------------------------
 
 
-@contextmanager
-def scaled_web(env: dict, workers: int, logdir: Path):
-    """The scaled mode's web processes: WEB_CONCURRENCY uvicorn workers behind one address."""
-    port = free_port()
-    proc = Process(
-        server_command("uvicorn", OURS_APP, port, workers),
-        {**env, "WEB_CONCURRENCY": str(workers)},
-        f"scaled web x{workers}",
-        logdir / f"scaled-{port}.log",
+def one_process(env: dict, logdir: Path):
+    """``make run``'s server: one uvicorn process with the Makefile's flags."""
+    return serve_command(make_run_command, env, "make-run uvicorn", logdir)
+
+
+def scaled(env: dict, workers: int, logdir: Path):
+    """``make run-scaled``'s processes (scripts/run_scaled.py: migrate, then honcho runs the
+    Procfile: WEB_CONCURRENCY web workers, two feeds, a Celery worker and beat)."""
+    env = {
+        **env,
+        "WEB_CONCURRENCY": str(workers),
+        "PROMETHEUS_MULTIPROC_DIR": str(logdir / "metrics-scaled"),
+    }
+    runner = ROOT / "scripts" / "run_scaled.py"
+    return serve_command(
+        lambda port: [sys.executable, str(runner)], env, "run-scaled", logdir, settle=3.0
     )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc)
-        proc.port = port
-        yield proc
-    finally:
-        proc.stop()
 
 
 def measure_mode(
@@ -200,8 +200,8 @@ def report(results: dict, sizes: list[int], seconds: float, workers: int, loads:
     first = sizes[0]
     for mode in results:
         label = {
-            "one": "make run: uvicorn, 1 process (peer: 1 worker)",
-            "scaled": f"scaled: {workers} web workers + Redis (peer: {workers} workers)",
+            "one": "make run (uvicorn, 1 process; peer: 1 worker)",
+            "scaled": f"make run-scaled ({workers} web workers; peer: {workers} workers)",
         }[mode]
         r0 = results[mode][first]
         po, pp = med(r0["post"]["ours"], "rps"), med(r0["post"]["peer"], "rps")
@@ -317,12 +317,15 @@ def main() -> int:
             paths = {"ours": ours_paths, "peer": peer_paths}
             for mode in modes:
                 if mode == "one":
-                    env = base_env(DATABASE_URL=db_url)
-                    ours_cm = serve("uvicorn", OURS_APP, env, 1, logdir)
+                    env = base_env(
+                        DATABASE_URL=db_url, PROMETHEUS_MULTIPROC_DIR=str(logdir / "metrics")
+                    )
+                    (logdir / "metrics").mkdir(exist_ok=True)
+                    ours_cm = one_process(env, logdir)
                     peer_cm = serve("gunicorn-sync", PEER_APP, env, 1, logdir)
                 else:
                     env = base_env(DATABASE_URL=db_url, REDIS_URL=redis.url)
-                    ours_cm = scaled_web(env, args.workers, logdir)
+                    ours_cm = scaled(env, args.workers, logdir)
                     peer_cm = serve("gunicorn-sync", PEER_APP, env, args.workers, logdir)
                 with ours_cm as ours, peer_cm as peer:
                     results[mode][size] = measure_mode(

@@ -251,6 +251,40 @@ def server_command(kind: str, app: str, port: int, workers: int = 1) -> list[str
     raise ValueError(kind)
 
 
+def make_run_command(port: int) -> list[str]:
+    """``make run``'s server command line (its UVICORN_FLAGS read from the Makefile)."""
+    import re
+    import shlex
+
+    makefile = (ROOT / "Makefile").read_text()
+    found = re.search(r"^UVICORN_FLAGS\s*=\s*(.*)$", makefile, re.M)
+    flags = shlex.split(found.group(1)) if found else []
+    return [
+        str(BIN / "uvicorn"),
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *flags,
+    ]
+
+
+def procfile_command(process: str, port: int, workers: int) -> list[str]:
+    """A ``Procfile`` entry's command line, with $PORT and ${WEB_CONCURRENCY:-2} filled in."""
+    import re
+    import shlex
+
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{process}:"):
+            command = line.split(":", 1)[1]
+            command = re.sub(r"\$\{WEB_CONCURRENCY:-\d+\}", str(workers), command)
+            command = command.replace("$PORT", str(port))
+            argv = shlex.split(command)
+            return [str(BIN / argv[0]), *argv[1:]] if (BIN / argv[0]).exists() else argv
+    raise RuntimeError(f"no {process!r} entry in Procfile")
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -349,15 +383,28 @@ def wait_http(
 
 @contextmanager
 def serve(kind: str, app: str, env: dict, workers: int = 1, logdir: Path | None = None):
+    with serve_command(
+        lambda port: server_command(kind, app, port, workers), env, f"{kind} x{workers}", logdir
+    ) as proc:
+        yield proc
+
+
+@contextmanager
+def serve_command(command, env: dict, name: str, logdir: Path | None = None, settle: float = 0):
+    """Start ``command(port)`` on a free port, wait for /healthz (then ``settle`` seconds, for
+    every worker to be up), yield the process (``.port``), stop its group afterwards."""
     port = free_port()
-    log = (logdir / f"{kind}-{port}.log") if logdir else None
-    proc = Process(server_command(kind, app, port, workers), env, f"{kind} x{workers}", log)
+    log = (logdir / f"{name.split()[0]}-{port}.log") if logdir else None
+    proc = Process(command(port), {**env, "PORT": str(port)}, name, log)
     try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
+        time.sleep(settle)
         proc.port = port
         yield proc
     finally:
-        proc.stop()
+        took = proc.stop(15)
+        if took > 5:
+            print(f"{name} took {took:.1f}s to stop", file=sys.stderr)
 
 
 @contextmanager
