@@ -1,17 +1,17 @@
-"""WebSocket fan-out in the scaled mode: thousands of clients across the web workers.
+"""WebSocket fan-out on ``make run-scaled``: thousands of clients across the web workers.
 
-The scaled mode's live path: ``WEB_CONCURRENCY`` uvicorn worker processes serving
-``config.asgi:application`` with the Redis pub/sub channel layer (a private redis-server on a
-free port), and one feed process (``bench/live_feed.py``: TradePulse's ``FeedRunner`` over a
-synthetic provider at 10 ticks/s per ticker, coalesced to one message per ticker per 100 ms).
-The clients (bench/live.py's client, 10 tickers, token in the first message) run in separate
-processes and time every tick message from the tick's event timestamp. At 2,000 clients every
-client can get 10 messages/s: 20,000 delivered messages/s is everything offered.
+Starts the scale-out mode as ``make run-scaled`` does (``scripts/run_scaled.py``: honcho runs
+the ``Procfile``: WEB_CONCURRENCY=2 uvicorn web workers, two feeds of which one leads, a Celery
+worker and beat) with the Redis pub/sub channel layer on a private redis-server and the
+simulated provider at 10 ticks/s per ticker (the feed coalesces to one message per ticker per
+100 ms). The clients (bench/live.py's client, 10 tickers, token in the first message) run in
+separate processes and time every tick message from the tick's event timestamp. At 2,000
+clients every client can get 10 messages/s: 20,000 delivered messages/s is everything offered.
 
 Reported per row: delivered messages/s, latency p50/p99/max, clients connected, and the CPU
 time each process used over the measured window (where the time goes).
 
-    .venv/bin/python bench/fanout.py            # 1,000 and 2,000 clients, 2 workers, 8 s
+    .venv/bin/python bench/fanout.py            # 1,000 and 2,000 clients, 8 s each
     .venv/bin/python bench/fanout.py --quick    # 200 clients, 4 s
 
 Needs redis-server and PostgreSQL (BENCH_POSTGRES_URL; a scratch database ``bench_fanout_<pid>``
@@ -25,73 +25,76 @@ import json
 import os
 import sys
 import tempfile
-import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.served import (  # noqa: E402
-    BIN,
     ROOT,
-    Process,
     base_env,
-    free_port,
+    cmdline,
     loadavg,
     prepare_ledger,
     private_redis,
     scratch_database,
-    server_command,
+    serve_command,
     setup_django,
     stop_cleanly_on_signals,
     tree_pids,
-    wait_http,
     ws_clients,
 )
 
 
 @contextmanager
 def scaled_live(env: dict, workers: int, logdir: Path):
-    """Web workers (uvicorn --workers N) and one feed process on the Redis channel layer."""
-    port = free_port()
-    feed = Process(
-        [str(BIN / "python"), str(ROOT / "bench" / "live_feed.py")],
-        env,
-        "feed",
-        logdir / f"feed-{port}.log",
-    )
-    web = Process(
-        server_command("uvicorn", "config.asgi:application", port, workers),
-        {**env, "WEB_CONCURRENCY": str(workers)},
-        f"web x{workers}",
-        logdir / f"web-{port}.log",
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", web)
-        time.sleep(1.0)  # every worker up, not only the first to answer
-        web.port = port
-        yield web, feed
-    finally:
-        web.stop()
-        feed.stop()
+    """``make run-scaled`` (scripts/run_scaled.py: honcho runs the Procfile) with the simulated
+    provider at 10 ticks/s per ticker."""
+    env = {
+        **env,
+        "WEB_CONCURRENCY": str(workers),
+        "MARKET_DATA_PROVIDER": "simulated",
+        "MARKET_SIM_RATE": "10",
+        "PROMETHEUS_MULTIPROC_DIR": str(logdir / "metrics"),
+    }
+    runner = ROOT / "scripts" / "run_scaled.py"
+    with serve_command(
+        lambda port: [sys.executable, str(runner)], env, "run-scaled", logdir, settle=5.0
+    ) as proc:
+        yield proc
+
+
+def role(pid: int) -> str:
+    line = cmdline(pid)
+    if "run_feed" in line:
+        return "feed"
+    if "celery" in line:
+        return "celery"
+    if "uvicorn" in line or "multiprocessing" in line:
+        return "web"
+    return "supervisor"
 
 
 def run_row(env, token, workers, clients, seconds, client_procs, redis, logdir) -> dict:
     before = loadavg()
-    with scaled_live(env, workers, logdir) as (web, feed):
-        workers_pids = [p for p in tree_pids(web.pid) if p != web.pid]
-        watched = [("feed", feed.pid, True), ("redis", redis.pid, False)]
-        watched += [(f"web worker {i + 1}", p, True) for i, p in enumerate(workers_pids)]
+    with scaled_live(env, workers, logdir) as scaled:
+        watched = [("redis", redis.pid, False)]
+        for pid in tree_pids(scaled.pid):
+            watched.append((f"{role(pid)} {pid}", pid, False))
         result = ws_clients(
-            web.port, token, clients, seconds, processes=client_procs, cpu_of=watched
+            scaled.port, token, clients, seconds, processes=client_procs, cpu_of=watched
         )
     result["load"] = f"{before} -> {loadavg()}"
     result.update(workers=workers, clients=clients, client_procs=client_procs)
+    groups: dict[str, float] = {}
+    for label, used in result["cpu"].items():
+        groups[label.split()[0]] = groups.get(label.split()[0], 0.0) + used
+    result["cpu_groups"] = groups
     print(
         f"{workers} workers, {clients} clients: {result['per_second']:,.0f} msg/s, "
         f"p50 {result['p50'] or 0:.0f} ms, p99 {result['p99'] or 0:.0f} ms, "
         f"{result['connected']} connected; cpu "
-        + ", ".join(f"{k} {v:.1f}s" for k, v in result["cpu"].items())
+        + ", ".join(f"{k} {v:.1f}s" for k, v in result["cpu"].items() if v >= 0.05)
         + f" over {result['window']:.1f}s; load {result['load']}",
         file=sys.stderr,
     )
@@ -122,33 +125,36 @@ def main() -> int:
         redis = stack.enter_context(private_redis())
         setup_django(db_url)
         token = prepare_ledger(0)["token"]
-        env = base_env(DATABASE_URL=db_url, REDIS_URL=redis.url, BENCH_RATE="10")
+        env = base_env(DATABASE_URL=db_url, REDIS_URL=redis.url)
         for count in counts:
             rows.append(
                 run_row(env, token, args.workers, count, seconds, args.client_procs, redis, logdir)
             )
 
     print(
-        f"\nScaled mode: {args.workers} uvicorn web workers + 1 feed process, Redis pub/sub "
-        f"layer (private redis-server), synthetic provider at 10 ticks/s per ticker over 10 "
+        f"\nmake run-scaled: {args.workers} uvicorn web workers, two feeds (one leads), Celery "
+        f"worker and beat, Redis pub/sub layer (private redis-server), simulated provider at "
+        f"10 ticks/s per ticker over 10 "
         f"tickers, {seconds:g} s measured per row, clients in {args.client_procs} separate "
         f"processes; {os.cpu_count()} cores shared with the clients and other work.\n"
     )
     print(
         "| clients | offered msg/s | delivered msg/s | p50 ms | p99 ms | max ms | connected "
-        "| CPU s per s: web workers / feed / redis / clients | load before -> after |"
+        "| CPU s per s: web (per process) / feeds / redis / clients / celery+honcho "
+        "| load before -> after |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
-        cpu, w = r["cpu"], r["window"]
-        web = sum(v for k, v in cpu.items() if k.startswith("web")) / w
-        workers = " + ".join(f"{v / w:.2f}" for k, v in cpu.items() if k.startswith("web"))
-        clients = sum(v for k, v in cpu.items() if k.startswith("client")) / w
+        groups, w = r["cpu_groups"], r["window"]
+        web = " + ".join(
+            f"{v / w:.2f}" for k, v in r["cpu"].items() if k.startswith("web") and v / w >= 0.05
+        )
         print(
             f"| {r['clients']:,} | {r['clients'] * 10:,} | {r['per_second']:,.0f} | "
             f"{ms(r['p50'])} | {ms(r['p99'])} | {ms(r['max'])} | {r['connected']:,} | "
-            f"{web:.2f} ({workers}) / {cpu['feed'] / w:.2f} / {cpu['redis'] / w:.2f} / "
-            f"{clients:.2f} | {r['load']} |"
+            f"{groups.get('web', 0) / w:.2f} ({web}) / {groups.get('feed', 0) / w:.2f} / "
+            f"{groups.get('redis', 0) / w:.2f} / {groups.get('client', 0) / w:.2f} / "
+            f"{groups.get('celery', 0) / w + groups.get('supervisor', 0) / w:.2f} | {r['load']} |"
         )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2, default=str))

@@ -164,7 +164,7 @@ def measure_mode(
                     else get_script(token, paths[name])
                 )
                 before = loadavg()
-                result = wrk(port, script, seconds)
+                result = wrk(port, script, seconds, cpu_pid=servers[name].pid)
                 result["load"] = f"{before} -> {loadavg()}"
                 out[kind][name].append(result)
                 print(f"{mode} {kind} {name}: {fmt_wrk(result)}", file=sys.stderr)
@@ -188,6 +188,21 @@ def med(runs: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
+def cpu_row(label: str, what: str, runs: dict) -> str:
+    """Server CPU per request: what the figures would be on idle cores, whatever the load."""
+
+    def cpu(name: str) -> float | None:
+        values = [r["cpu_ms_per_request"] for r in runs[name] if r.get("cpu_ms_per_request")]
+        return statistics.median(values) if values else None
+
+    o, p = cpu("ours"), cpu("peer")
+    if o is None or p is None:
+        return f"| {label} | server CPU ms per request, {what} | — | — | | |"
+    return (
+        f"| {label} | server CPU ms per request, {what} | {o:.1f} | {p:.1f} | {p / o:.1f}x less | |"
+    )
+
+
 def report(results: dict, sizes: list[int], seconds: float, workers: int, loads: dict) -> str:
     lines = [
         f"Over HTTP, PostgreSQL 15, {os.cpu_count()} cores shared with PostgreSQL and the load "
@@ -209,6 +224,7 @@ def report(results: dict, sizes: list[int], seconds: float, workers: int, loads:
             f"| {label} | single POST/s, 16 connections | {po:,.0f} | {pp:,.0f} | "
             f"{po / pp:.2f}x | >= 2x: {'met' if po >= 2 * pp else 'missed'} |"
         )
+        lines.append(cpu_row(label, "single POST", r0["post"]))
         for size in sizes:
             rs = results[mode][size]
             lo, lp = med(rs["list"]["ours"], "rps"), med(rs["list"]["peer"], "rps")
@@ -223,6 +239,7 @@ def report(results: dict, sizes: list[int], seconds: float, workers: int, loads:
                 f"| {label} | list p50 / p99 ms at {size:,} rows | {o50:.1f} / {o99:.1f} | "
                 f"{p50:.1f} / {p99:.1f} | | |"
             )
+            lines.append(cpu_row(label, f"list at {size:,} rows", rs["list"]))
         if len(sizes) > 1:
             growth = med(results[mode][sizes[-1]]["list"]["ours"], "p99") / med(
                 results[mode][first]["list"]["ours"], "p99"

@@ -72,6 +72,8 @@ def base_env(**extra: str) -> dict[str, str]:
         # The throttles still run on every request; the limit is out of the way.
         THROTTLE_USER="100000000/min",
         THROTTLE_ANON="100000000/min",
+        # Every benchmark client uses the same user's token.
+        LIVE_WS_MAX_PER_USER="1000000",
     )
     env.setdefault("DJANGO_SECRET_KEY", "bench-" + "k" * 50)
     env.update(extra)
@@ -128,7 +130,8 @@ def prepare_ledger(rows: int) -> dict:
     started = time.perf_counter()
     from bench.ledger import fill
 
-    fill(user.id, other.id, 1, rows)
+    if rows:
+        fill(user.id, other.id, 1, rows)
     print(f"loaded {rows:,} rows in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     connections.close_all()
     return {"token": token, "user_id": user.id, "rows": rows}
@@ -308,11 +311,18 @@ def tree_pids(pid: int) -> list[int]:
     return pids
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and all its descendants, now alive."""
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def cpu_seconds(pid: int, tree: bool = True) -> float:
+    """CPU time (user + system) of a process and (``tree``) all its descendants, now alive."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
-    for p in tree_pids(pid):
+    for p in tree_pids(pid) if tree else [pid]:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -495,13 +505,22 @@ def get_script(token: str, paths: list[str]) -> str:
     )
 
 
-def wrk(port: int, script: str, seconds: float, connections: int = 16, threads: int = 2) -> dict:
-    """Runs wrk (a separate process) against 127.0.0.1:port; req/s, p50/p99 in ms, errors."""
+def wrk(
+    port: int,
+    script: str,
+    seconds: float,
+    connections: int = 16,
+    threads: int = 2,
+    cpu_pid: int | None = None,
+) -> dict:
+    """Runs wrk (a separate process) against 127.0.0.1:port; req/s, p50/p99 in ms, errors, and
+    with ``cpu_pid`` the CPU milliseconds that process tree spent per completed request."""
     exe = shutil.which("wrk")
     if exe is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
+    cpu_before = cpu_seconds(cpu_pid) if cpu_pid else 0.0
     try:
         out = subprocess.run(
             [
@@ -521,6 +540,7 @@ def wrk(port: int, script: str, seconds: float, connections: int = 16, threads: 
         )
     finally:
         os.unlink(handle.name)
+    cpu_used = cpu_seconds(cpu_pid) - cpu_before if cpu_pid else None
     drain(port)
     line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
@@ -534,13 +554,18 @@ def wrk(port: int, script: str, seconds: float, connections: int = 16, threads: 
         "max": raw["max_us"] / 1000,
         "requests": raw["requests"],
         "errors": errors,
+        "cpu_ms_per_request": (
+            cpu_used * 1000 / raw["requests"] if cpu_used is not None and raw["requests"] else None
+        ),
         "raw": raw,
     }
 
 
 def fmt_wrk(r: dict) -> str:
     err = f", {r['errors']} errors" if r["errors"] else ""
-    return f"{r['rps']:,.0f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms{err}"
+    cpu = r.get("cpu_ms_per_request")
+    cpu = f", server CPU {cpu:.1f} ms/request" if cpu is not None else ""
+    return f"{r['rps']:,.0f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms{err}{cpu}"
 
 
 # -- WebSocket clients ----------------------------------------------------------------------
@@ -552,13 +577,14 @@ def ws_clients(
     count: int,
     seconds: float,
     processes: int = 1,
-    cpu_of: list[int] | None = None,
+    cpu_of: list | None = None,
     connect_seconds: float = 40.0,
 ) -> dict:
     """``count`` WebSocket clients (bench/live.py's client, 10 tickers, token in the first
     message) in ``processes`` separate processes; every tick message timed from its event
     timestamp. ``cpu_of``: pids whose process trees' CPU time is sampled over the window in
-    which the clients measure. Returns messages/s, latency p50/p99/max (ms), connections, and
+    which the clients measure (or ``(label, pid, tree)``; the clients' own CPU time is
+    sampled too, as ``client <n>``). Returns messages/s, latency p50/p99/max (ms), connections, and
     the CPU seconds used by those processes during the window."""
     import threading
 
@@ -608,13 +634,15 @@ def ws_clients(
             t.start()
         for e in events:
             e["measuring"].wait(connect_seconds + 30)
-        cpu_start = {pid: cpu_seconds(pid) for pid in cpu_of or []}
+        watched = [(p, p, True) if isinstance(p, int) else p for p in cpu_of or []]
+        watched += [(f"client {i}", proc.pid, True) for i, proc in enumerate(procs)]
+        cpu_start = {label: cpu_seconds(pid, tree) for label, pid, tree in watched}
         t0 = time.monotonic()
         for e in events:
             e["measured"].wait(seconds + 30)
         window = time.monotonic() - t0
-        for pid in cpu_of or []:
-            cpu[pid] = cpu_seconds(pid) - cpu_start[pid]
+        for label, pid, tree in watched:
+            cpu[label] = cpu_seconds(pid, tree) - cpu_start[label]
         for proc in procs:
             proc.wait(120)
         for t in threads:

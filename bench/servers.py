@@ -65,8 +65,8 @@ def http_round(kind: str, env: dict, token: str, paths: list[str], seconds: floa
         # Warm-up: imports, pool connections, first-request costs.
         wrk(server.port, post_script(token), 2)
         wrk(server.port, get_script(token, paths), 2)
-        row["post"] = wrk(server.port, post_script(token), seconds)
-        row["list"] = wrk(server.port, get_script(token, paths), seconds)
+        row["post"] = wrk(server.port, post_script(token), seconds, cpu_pid=server.pid)
+        row["list"] = wrk(server.port, get_script(token, paths), seconds, cpu_pid=server.pid)
     row["load_after"] = loadavg()
     print(f"{kind}: POST {fmt_wrk(row['post'])}; list {fmt_wrk(row['list'])}", file=sys.stderr)
     return row
@@ -141,10 +141,11 @@ def main() -> int:
         f"Load average {overall['load_start']} at the start, {overall['load_end']} at the end.\n"
     )
     print(
-        "| server | POST/s | POST p99 ms | list req/s | list p50 / p99 ms | WS msg/s delivered "
-        "| WS p50 / p99 ms | WS msg per server CPU-s | load before -> after |"
+        "| server | POST/s | POST p99 ms | POST CPU ms/req | list req/s | list p50 / p99 ms "
+        "| list CPU ms/req | WS msg/s delivered | WS p50 / p99 ms | WS msg per server CPU-s "
+        "| load before -> after |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for kind in servers:
         http, ws = results[kind]["http"], results[kind]["ws"]
         post = statistics.median(h["post"]["rps"] for h in http)
@@ -152,6 +153,8 @@ def main() -> int:
         lst = statistics.median(h["list"]["rps"] for h in http)
         p50 = statistics.median(h["list"]["p50"] for h in http)
         p99 = statistics.median(h["list"]["p99"] for h in http)
+        post_cpu = statistics.median(h["post"]["cpu_ms_per_request"] or 0 for h in http)
+        list_cpu = statistics.median(h["list"]["cpu_ms_per_request"] or 0 for h in http)
         wsr = statistics.median(w["ws"]["per_second"] for w in ws)
         wp50 = statistics.median(w["ws"]["p50"] or 0 for w in ws)
         wp99 = statistics.median(w["ws"]["p99"] or 0 for w in ws)
@@ -160,8 +163,8 @@ def main() -> int:
         errors = sum(h["post"]["errors"] + h["list"]["errors"] for h in http)
         note = f" ({errors} errors)" if errors else ""
         print(
-            f"| {LABELS[kind]}{note} | {post:,.0f} | {post_p99:.1f} | {lst:,.0f} | "
-            f"{p50:.1f} / {p99:.1f} | {wsr:,.0f} | {wp50:.0f} / {wp99:.0f} | {wcpu:,.0f} "
+            f"| {LABELS[kind]}{note} | {post:,.0f} | {post_p99:.1f} | {post_cpu:.1f} | {lst:,.0f} | "
+            f"{p50:.1f} / {p99:.1f} | {list_cpu:.1f} | {wsr:,.0f} | {wp50:.0f} / {wp99:.0f} | {wcpu:,.0f} "
             f"| {loads} |"
         )
     print("\n(medians over the rounds; each round's figures are in --json)")
