@@ -296,9 +296,9 @@ def grow(data: dict, total: int) -> None:
                 """
                 INSERT INTO ledger_trade (id, owner_id, ticker, side, price, quantity, timestamp,
                                           source, source_ref, created_at, updated_at)
-                SELECT i, CASE WHEN i % 7 <> 0 THEN %s ELSE %s END,
-                       (%s::text[])[i % 10 + 1],
-                       CASE WHEN i % 3 <> 0 THEN 'buy' ELSE 'sell' END,
+                SELECT i, CASE WHEN i %% 7 <> 0 THEN %s ELSE %s END,
+                       (%s::text[])[i %% 10 + 1],
+                       CASE WHEN i %% 3 <> 0 THEN 'buy' ELSE 'sell' END,
                        round((10 + random() * 490)::numeric, 2), 1 + floor(random() * 100),
                        TIMESTAMPTZ '2024-01-01 00:00:00+00' + i * INTERVAL '1 second',
                        'import', '', now(), now()
