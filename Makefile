@@ -29,7 +29,12 @@ migrate: install
 
 # uvicorn with uvloop, httptools and websockets. The server never rewrites the client address:
 # X-Forwarded-For/-Proto are believed by the application, from TRUSTED_PROXIES only.
-UVICORN_FLAGS = --loop uvloop --http httptools --ws websockets --no-proxy-headers
+# A WebSocket frame over WS_MAX_SIZE bytes is refused by the server (close 1009) before it is
+# read; the application's own limit, LIVE_WS_MAX_MESSAGE_BYTES (4096), must stay below it.
+# The Procfile's web line says the same.
+WS_MAX_SIZE = 65536
+UVICORN_FLAGS = --loop uvloop --http httptools --ws websockets --no-proxy-headers \
+	--ws-max-size $(WS_MAX_SIZE)
 # Metrics of every process land here (prometheus-client multiprocess mode); emptied at start.
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/metrics/$(PORT)
 

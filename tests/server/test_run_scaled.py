@@ -3,6 +3,8 @@ Procfile against a private PostgreSQL and Redis, and Ctrl-C or SIGTERM stops all
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import subprocess
@@ -68,68 +70,211 @@ def test_a_missing_server_variable_is_a_one_line_error(tmp_path, missing, presen
     assert missing in lines[0]
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_every_process_starts_and_one_signal_stops_them_all(
-    tmp_path, private_postgres, private_redis, stop_signal
-):
-    port = free_port()
-    env = base_env(
-        tmp_path,
-        DATABASE_URL=private_postgres.url,
-        REDIS_URL=private_redis.url,
-        PORT=str(port),
-        WEB_CONCURRENCY="2",
-        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
-    )
-    log_path = tmp_path / "run-scaled.log"
-    with open(log_path, "wb") as log:
-        launcher = subprocess.Popen(
-            LAUNCHER,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+PROGRAMS = ("web", "feed.1", "feed.2", "worker", "beat")
+
+
+def cmdline(pid: int) -> str:
     try:
-        import http.client
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
-        deadline = time.monotonic() + 120
-        ready = False
-        while time.monotonic() < deadline and launcher.poll() is None:
-            text = log_path.read_text(errors="replace")
-            started = all(
-                f"{name} started" in text
-                for name in ("web.1", "feed.1", "feed.2", "worker.1", "beat.1")
-            )
-            if started and "Application startup complete" in text:
-                try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                    conn.request("GET", "/healthz")
-                    ready = conn.getresponse().status == 200
-                    conn.close()
-                except OSError:
-                    pass
-            if ready and text.count("Application startup complete") >= 2:
-                break
-            time.sleep(0.5)
-        text = log_path.read_text(errors="replace")
-        assert ready, text
-        assert "celery@" in text and "beat: Starting" in text, text
-        running = descendants(launcher.pid)
-        # honcho, a shell per entry, the uvicorn supervisor and its 2 workers, 2 feeds,
-        # the Celery worker and beat.
-        assert len(running) >= 8, text
 
-        # Ctrl-C in a terminal signals the foreground process group: the launcher (now honcho).
-        os.killpg(launcher.pid, stop_signal)
-        deadline = time.monotonic() + 10
-        while still_running(running) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert still_running(running) == [], log_path.read_text(errors="replace")
-        assert launcher.wait(timeout=5) is not None
+def roles(launcher: int) -> dict[str, dict[int, str]]:
+    """The launcher's descendants by what they run: web (the uvicorn supervisor and its
+    workers), feed, worker (Celery), beat; pid -> start time. The ``sh -c`` each program runs
+    in is left out."""
+    found: dict[str, dict[int, str]] = {"web": {}, "feed": {}, "worker": {}, "beat": {}}
+    for pid, started in descendants(launcher).items():
+        line = cmdline(pid)
+        if line.startswith("/bin/sh "):
+            continue
+        if "uvicorn" in line or "multiprocessing" in line:
+            found["web"][pid] = started
+        elif "run_feed" in line:
+            found["feed"][pid] = started
+        elif "celery" in line and " worker" in line:
+            found["worker"][pid] = started
+        elif "celery" in line and " beat" in line:
+            found["beat"][pid] = started
+    return found
+
+
+def wait_until(condition, timeout: float, interval: float = 0.3):
+    """Poll ``condition`` until it returns something true (returned) or ``timeout`` s pass
+    (None): a bound on waiting, not a measurement."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    return None
+
+
+def get_json(port: int, path: str) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+        try:
+            return response.status, json.loads(body)
+        except ValueError:
+            return response.status, {}
     finally:
-        if launcher.poll() is None:
-            os.killpg(launcher.pid, signal.SIGKILL)
-        for pid in still_running(descendants(launcher.pid)):
+        conn.close()
+
+
+class Scaled:
+    """``run_scaled.py`` in its own session against private servers, its output in a file."""
+
+    def __init__(self, tmp_path: Path, postgres, redis) -> None:
+        self.port = free_port()
+        self.log_path = tmp_path / "run-scaled.log"
+        env = base_env(
+            tmp_path,
+            DATABASE_URL=postgres.url,
+            REDIS_URL=redis.url,
+            PORT=str(self.port),
+            WEB_CONCURRENCY="2",
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+        )
+        with open(self.log_path, "wb") as log:
+            self.launcher = subprocess.Popen(
+                LAUNCHER,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def healthz(self) -> int | None:
+        try:
+            return get_json(self.port, "/healthz")[0]
+        except OSError:
+            return None
+
+    def wait_ready(self) -> None:
+        """Every program running, both web workers, the Celery worker and beat up, and the web
+        answering /healthz."""
+
+        def ready() -> bool:
+            if self.launcher.poll() is not None:
+                return True
+            text = self.log()
+            return (
+                all(f"success: {name} entered RUNNING state" in text for name in PROGRAMS)
+                and text.count("Application startup complete") >= 2
+                and "celery@" in text
+                and "beat: Starting" in text
+                and self.healthz() == 200
+            )
+
+        wait_until(ready, 120, 0.5)
+        assert self.launcher.poll() is None, self.log()
+        assert self.healthz() == 200, self.log()
+        assert "celery@" in self.log() and "beat: Starting" in self.log(), self.log()
+
+    def stop_and_check(self, stop_signal: int) -> None:
+        """``stop_signal`` to the process group, as Ctrl-C in a terminal does (the launcher
+        is supervisord by now): every descendant is gone within 10 s."""
+        running = descendants(self.launcher.pid)
+        os.killpg(self.launcher.pid, stop_signal)
+        wait_until(lambda: not still_running(running), 10, 0.2)
+        assert still_running(running) == [], self.log()
+        assert self.launcher.wait(timeout=5) is not None
+
+    def kill(self) -> None:
+        if self.launcher.poll() is None:
+            os.killpg(self.launcher.pid, signal.SIGKILL)
+        for pid in still_running(descendants(self.launcher.pid)):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def scaled(tmp_path, private_postgres, private_redis):
+    running = Scaled(tmp_path, private_postgres, private_redis)
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.kill()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_every_process_starts_and_one_signal_stops_them_all(scaled, stop_signal):
+    found = roles(scaled.launcher.pid)
+    # The uvicorn supervisor and its 2 workers, 2 feeds, the Celery worker and beat.
+    assert len(found["web"]) >= 3, found
+    assert len(found["feed"]) == 2, found
+    assert len(found["worker"]) == 1, found
+    assert len(found["beat"]) == 1, found
+    scaled.stop_and_check(stop_signal)
+
+
+def test_a_killed_feed_or_worker_is_restarted_and_the_others_keep_running(scaled):
+    port = scaled.port
+    leader = wait_until(
+        lambda: get_json(port, "/readyz")[1].get("checks", {}).get("feed", {}).get("pid"), 30
+    )
+    assert leader, get_json(port, "/readyz")
+    before = roles(scaled.launcher.pid)
+    assert leader in before["feed"], (leader, before)
+    (celery_worker,) = before["worker"]
+
+    os.kill(leader, signal.SIGKILL)
+    os.kill(celery_worker, signal.SIGKILL)
+
+    def replaced() -> dict[str, dict[int, str]] | None:
+        now = roles(scaled.launcher.pid)
+        new_feeds = set(now["feed"]) - set(before["feed"])
+        new_workers = set(now["worker"]) - set(before["worker"])
+        return now if len(now["feed"]) == 2 and new_feeds and new_workers else None
+
+    after = wait_until(replaced, 30)
+    assert after, scaled.log()
+    # Nothing else was stopped: the web supervisor and workers, the other feed and beat are
+    # the same processes as before.
+    survivors = {
+        pid: started
+        for role, processes in before.items()
+        for pid, started in processes.items()
+        if pid not in (leader, celery_worker)
+    }
+    assert sorted(still_running(survivors)) == sorted(survivors), scaled.log()
+    assert scaled.healthz() == 200
+    # The standby took the lease over (or the restarted feed did): a live leader again.
+    new_leader = wait_until(
+        lambda: (
+            (feed := get_json(port, "/readyz")[1].get("checks", {}).get("feed", {})).get("ok")
+            and feed.get("pid") != leader
+            and feed.get("pid")
+        ),
+        30,
+    )
+    assert new_leader in after["feed"], (new_leader, after, scaled.log())
+    scaled.stop_and_check(signal.SIGINT)
+
+
+def test_an_oversized_websocket_frame_is_refused_by_the_server(scaled):
+    """A frame over uvicorn's --ws-max-size is refused (1009) before the application reads
+    it: no ``message_too_big`` error message from the application first."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    received = []
+    address = f"127.0.0.1:{scaled.port}"
+    with connect(
+        f"ws://{address}/ws/stocks/MSFT/", origin=f"http://{address}", max_size=None
+    ) as socket:
+        socket.send("x" * 200_000)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                received.append(socket.recv(timeout=10))
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009, closed.value
+    assert received == []
