@@ -1,6 +1,6 @@
 """WebSocket fan-out on ``make run-scaled``: thousands of clients across the web workers.
 
-Starts the scale-out mode as ``make run-scaled`` does (``scripts/run_scaled.py``: honcho runs
+Starts the scale-out mode as ``make run-scaled`` does (``scripts/run_scaled.py``: supervisord runs
 the ``Procfile``: WEB_CONCURRENCY=2 uvicorn web workers, two feeds of which one leads, a Celery
 worker and beat) with the Redis pub/sub channel layer on a private redis-server and the
 simulated provider at 10 ticks/s per ticker (the feed coalesces to one message per ticker per
@@ -48,7 +48,7 @@ from bench.served import (  # noqa: E402
 
 @contextmanager
 def scaled_live(env: dict, workers: int, logdir: Path):
-    """``make run-scaled`` (scripts/run_scaled.py: honcho runs the Procfile) with the simulated
+    """``make run-scaled`` (scripts/run_scaled.py: supervisord runs the Procfile) with the simulated
     provider at 10 ticks/s per ticker."""
     env = {
         **env,
@@ -140,7 +140,7 @@ def main() -> int:
     )
     print(
         "| clients | offered msg/s | delivered msg/s | p50 ms | p99 ms | max ms | connected "
-        "| CPU s per s: web (per process) / feeds / redis / clients / celery+honcho "
+        "| CPU s per s: web (per process) / feeds / redis / clients / celery+supervisord "
         "| load before -> after |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---|---|")

@@ -3,7 +3,7 @@
 (The code of ``bench/http.py``, which runs it.)
 
 Ours: ``config.asgi:application`` under ``make run``'s server command (uvicorn, one process,
-the Makefile's flags) and under ``make run-scaled`` (``scripts/run_scaled.py``: honcho runs the
+the Makefile's flags) and under ``make run-scaled`` (``scripts/run_scaled.py``: supervisord runs the
 ``Procfile``'s WEB_CONCURRENCY=2 web workers, two feeds, a Celery worker and beat) with the
 Redis channel layer and cache on a private redis-server. The peer: ``bench/ledger_peer.py`` (a ``ModelViewSet``,
 django-filter, page-number pagination, DRF's stock token authentication and throttles) served
@@ -127,7 +127,7 @@ def one_process(env: dict, logdir: Path):
 
 
 def scaled(env: dict, workers: int, logdir: Path):
-    """``make run-scaled``'s processes (scripts/run_scaled.py: migrate, then honcho runs the
+    """``make run-scaled``'s processes (scripts/run_scaled.py: migrate, then supervisord runs the
     Procfile: WEB_CONCURRENCY web workers, two feeds, a Celery worker and beat)."""
     env = {
         **env,

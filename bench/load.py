@@ -1,7 +1,7 @@
 """Mixed traffic against the scaled mode for 60 s, with faults in the middle.
 
 Starts the scale-out mode as ``make run-scaled`` does (``scripts/run_scaled.py``: migrate, then
-honcho runs the ``Procfile``: WEB_CONCURRENCY=2 web workers, two feeds, a Celery worker and
+supervisord runs the ``Procfile``: WEB_CONCURRENCY=2 web workers, two feeds, a Celery worker and
 beat) on a scratch PostgreSQL database and a private redis-server, then drives it from a
 separate process (httpx + websockets):
 
