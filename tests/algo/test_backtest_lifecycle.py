@@ -174,6 +174,8 @@ def test_a_run_the_broker_cannot_take_is_failed_and_answered_503(api, settings):
         reset_producers(app)
         app.conf.broker_url = settings.CELERY_BROKER_URL
     assert response.status_code == 503
+    # The same answer as every outage: when to come back, and which component is down.
+    assert response["Retry-After"] == str(settings.OUTAGE_RETRY_AFTER_SECONDS)
     body = response.json()
     assert body["component"] == "broker"
     run = BacktestRun.objects.get(pk=body["run"])

@@ -134,6 +134,7 @@ def test_a_run_is_failed_when_the_broker_is_down_and_queued_once_it_is_back(
         response = api.post("/api/backtests/", {"synthetic": 300}, format="json")
         assert response.status_code == 503
         assert response.json()["component"] == "broker"
+        assert response["Retry-After"] == str(settings.OUTAGE_RETRY_AFTER_SECONDS)
         run = BacktestRun.objects.get(pk=response.json()["run"])
         assert run.status == "failed" and "broker is unavailable" in run.error
 
