@@ -98,8 +98,10 @@ def backtest_create(
 
     A CSV comes as an uploaded file (``upload``) or a local path (``csv_path``). A run is
     queued instead of run inline when ``REDIS_URL`` is set and it has more bars than
-    ``BACKTEST_INLINE_MAX_BARS``; a queued synthetic or CSV run builds its bars in the worker
-    (a CSV's problems then fail the run with the same message a 400 would give). A run whose
+    ``BACKTEST_INLINE_MAX_BARS`` (a ticker: when Yahoo may send more, see
+    :func:`_ticker_bars_at_most`); a queued run builds its bars in the worker, which generates,
+    reads or downloads them (a CSV's or a download's problems then fail the run with the
+    message a 400 or 502 would give). A queued ticker run has ``bars`` 0 until then. A run whose
     enqueue fails (broker down) is stored as failed with the reason.
 
     Raises :class:`FieldError` when the bars do not fit the strategy,
@@ -118,30 +120,39 @@ def backtest_create(
             else:
                 local_csv = Path(csv_path)  # type: ignore[arg-type]
         count = _bars_without_loading(source, local_csv)
-        if count is None or not _queued(count):
+        if count is not None:
+            to_worker = _queued(count)
+        else:
+            # A ticker goes to the worker, which downloads it, when Yahoo may send more bars
+            # than run inline; the count is then known (and checked) there.
+            at_most = _ticker_bars_at_most(source) if isinstance(source, TickerBars) else None
+            to_worker = at_most is not None and _queued(at_most)
+        if not to_worker:
             bars = _load_bars(source, local_csv)
             count = len(bars)
-        _check_bars(count, params, source)
+        if count is not None:
+            _check_bars(count, params, source)
         with transaction.atomic():
             _check_capacity(owner, lock=True)
             run = BacktestRun.objects.create(
                 owner=owner,
                 params=params.as_json(),
                 data=source.as_json(),
-                bars=count,
+                bars=count or 0,
                 status=BacktestRun.Status.QUEUED,
             )
-        if not isinstance(source, SyntheticBars):
+        if bars is not None and not isinstance(source, SyntheticBars):
             path = _bars_path(run)
             path.parent.mkdir(parents=True, exist_ok=True)
-            if bars is not None:
-                bars.to_csv(path)
-            else:
-                # Read, checked and counted by the worker.
-                shutil.copyfile(local_csv, path)  # type: ignore[arg-type]
+            bars.to_csv(path)
+        elif local_csv is not None:
+            path = _bars_path(run)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Read, checked and counted by the worker.
+            shutil.copyfile(local_csv, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if _queued(count):
+    if to_worker:
         if transaction.get_connection().in_atomic_block:
             transaction.on_commit(lambda: backtest_enqueue(run_id=run.pk))
             return run
@@ -151,6 +162,53 @@ def backtest_create(
 
 def _queued(count: int) -> bool:
     return bool(settings.REDIS_URL) and count > settings.BACKTEST_INLINE_MAX_BARS
+
+
+# Yahoo Finance's periods in days (``max``: every year since 1900, more than any symbol has)
+# and its intervals in seconds with how far back each one goes (intraday history is short).
+_YAHOO_PERIOD_DAYS = {
+    "1d": 1,
+    "5d": 5,
+    "1mo": 31,
+    "3mo": 92,
+    "6mo": 184,
+    "ytd": 366,
+    "1y": 366,
+    "2y": 731,
+    "5y": 1827,
+    "10y": 3653,
+    "max": 366 * 150,
+}
+_DAY = 86_400
+_YAHOO_INTERVALS = {  # interval: (seconds, days of history Yahoo keeps at it)
+    "1m": (60, 8),
+    "2m": (120, 60),
+    "5m": (300, 60),
+    "15m": (900, 60),
+    "30m": (1800, 60),
+    "60m": (3600, 730),
+    "90m": (5400, 60),
+    "1h": (3600, 730),
+    "1d": (_DAY, None),
+    "5d": (5 * _DAY, None),
+    "1wk": (7 * _DAY, None),
+    "1mo": (28 * _DAY, None),
+    "3mo": (89 * _DAY, None),
+}
+
+
+def _ticker_bars_at_most(source: TickerBars) -> int | None:
+    """At most how many bars Yahoo sends for the source's period and interval (every hour of
+    every day counted), without downloading; None for a period or interval Yahoo does not
+    name (downloaded in the request, which reports Yahoo's answer)."""
+    days = _YAHOO_PERIOD_DAYS.get(source.period)
+    interval = _YAHOO_INTERVALS.get(source.interval)
+    if days is None or interval is None:
+        return None
+    seconds, history_days = interval
+    if history_days is not None:
+        days = min(days, history_days)
+    return days * _DAY // seconds + 1
 
 
 def _bars_without_loading(source: BarsSource, csv_path: Path | None) -> int | None:
@@ -294,6 +352,14 @@ def backtest_bars(run: BacktestRun) -> pd.DataFrame:
     if spec.get("source") == "synthetic":
         return synthetic_bars(spec["bars"], seed=spec["seed"], freq=spec.get("freq", "1D"))
     path = _bars_path(run)
+    if spec.get("source") == "ticker" and not path.exists():
+        # A queued ticker run: downloaded here, in the worker, and kept for its plots.
+        bars = download(spec["ticker"], period=spec["period"], interval=spec["interval"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}-{timezone.now().timestamp():.6f}")
+        bars.to_csv(partial)
+        partial.replace(path)
+        return bars
     try:
         return load_csv(path)
     except DataError as exc:
@@ -333,6 +399,8 @@ def backtest_execute(*, run_id: int, bars: pd.DataFrame | None = None) -> Backte
                 BacktestRun.objects.filter(pk=run_id).update(bars=len(bars))
         params = StrategyParams.from_json(run.params)
         warmup = params.strategy().warmup
+        if len(bars) > settings.BACKTEST_MAX_BARS:
+            raise BacktestError(f"{len(bars):,} bars; at most {settings.BACKTEST_MAX_BARS:,}")
         if len(bars) <= warmup or len(bars) < 2:
             raise BacktestError(
                 f"{len(bars)} bars are too few for slow={params.slow}: it needs at least "
