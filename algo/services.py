@@ -329,9 +329,15 @@ def _finish(
 
 
 def backtest_reap() -> int:
-    """Fail runs that have been ``running`` longer than the broker's visibility timeout plus a
-    reaper interval: their worker died and the broker did not deliver them again (the
-    message was lost, e.g. with the broker's data). Returns how many were failed."""
+    """Fail runs whose broker message is gone, e.g. with the broker's data (Redis restarted
+    without persistence). Returns how many were failed.
+
+    - ``running`` longer than the broker's visibility timeout plus a reaper interval: their
+      worker died and the broker did not deliver them again.
+    - ``queued`` longer than the visibility timeout with no task in the broker (neither
+      waiting in its queue nor taken by a worker): no worker will ever run them. Left alone
+      while the broker cannot be read.
+    """
     limit = settings.BACKTEST_VISIBILITY_TIMEOUT + settings.BACKTEST_REAPER_INTERVAL
     stale = timezone.now() - timedelta(seconds=limit)
     reaped = BacktestRun.objects.filter(
@@ -343,7 +349,66 @@ def backtest_reap() -> int:
     )
     if reaped:
         logger.warning("failed %s backtest(s) whose worker stopped", reaped)
+    return reaped + _reap_lost_queued()
+
+
+def _reap_lost_queued() -> int:
+    timeout = settings.BACKTEST_VISIBILITY_TIMEOUT
+    waiting = dict(
+        BacktestRun.objects.filter(
+            status=BacktestRun.Status.QUEUED,
+            created_at__lt=timezone.now() - timedelta(seconds=timeout),
+        ).values_list("pk", "task_id")
+    )
+    if not waiting:
+        return 0
+    in_broker = _tasks_in_broker({task_id for task_id in waiting.values() if task_id})
+    if in_broker is None:
+        return 0
+    lost = [pk for pk, task_id in waiting.items() if not task_id or task_id not in in_broker]
+    # Still queued when failed: a run a worker took up meanwhile is left to it.
+    reaped = BacktestRun.objects.filter(pk__in=lost, status=BacktestRun.Status.QUEUED).update(
+        status=BacktestRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error=f"its task was lost by the broker: queued for more than {timeout} s and no "
+        "longer in the broker's queue; post it again",
+    )
+    if reaped:
+        logger.warning("failed %s queued backtest(s) whose task the broker lost", reaped)
     return reaped
+
+
+def _tasks_in_broker(task_ids: set[str]) -> set[str] | None:
+    """Which of ``task_ids`` the Redis broker holds, waiting in the task queue or taken by a
+    worker and not yet acknowledged; None when the broker cannot be read."""
+    from config.celery import app
+
+    found: set[str] = set()
+
+    def look(raw_messages) -> None:
+        for raw in raw_messages:
+            text = raw.decode() if isinstance(raw, bytes) else str(raw)
+            found.update(task_id for task_id in task_ids - found if task_id in text)
+
+    try:
+        with app.connection_for_read() as connection:
+            channel = connection.default_channel
+            if not hasattr(channel, "conn_or_acquire"):
+                return None  # not Redis: nothing to read
+            queue = app.conf.task_default_queue
+            lists = sorted({channel._q_for_pri(queue, step) for step in channel.priority_steps})
+            with channel.conn_or_acquire() as client:
+                # Queue, unacknowledged, queue again: a message moving between the two (taken
+                # by a worker, or handed back after the visibility timeout) is seen once.
+                for key in lists:
+                    look(client.lrange(key, 0, -1))
+                look(client.hvals(channel.unacked_key))
+                for key in lists:
+                    look(client.lrange(key, 0, -1))
+    except Exception as exc:
+        logger.warning("could not read the broker's queue: %s", _one_line(exc))
+        return None
+    return found
 
 
 def backtest_bars(run: BacktestRun) -> pd.DataFrame:
