@@ -61,7 +61,7 @@ class PaperSession(models.Model):
 
     ``runner`` says who drives it: ``feed`` (the live feed's tick sink, for sessions started
     through the API) or ``command`` (``manage.py paper_trade`` in the foreground). ``state`` is
-    the trader's snapshot (:meth:`tradepulse.paper.PaperTrader.snapshot`), saved with every
+    the trader's snapshot (:meth:`tradepulse.papertrading.PaperTrader.snapshot`), saved with every
     closed bar and every few seconds; together with the session's :class:`PaperBar` rows it
     restores the trader after a restart. ``cash`` is the starting cash; ``position``,
     ``last_price`` and ``equity`` mirror the state for cheap reads.

@@ -1,7 +1,7 @@
 """Paper trading on live ticks: the feed's tick sink, shared by ``manage.py paper_trade``.
 
 :class:`PaperSessionsSink` follows the live feed's sink contract (see :mod:`live.feed`). It
-keeps one :class:`~tradepulse.paper.PaperTrader` per running session, feeds it the raw ticks of
+keeps one :class:`~tradepulse.papertrading.PaperTrader` per running session, feeds it the raw ticks of
 the session's ticker inline (pure arithmetic, no I/O), and hands every closed bar and fill to a
 writer task that persists them in order, off the feed loop, through
 :func:`algo.services.paper_session_record`. Every ``PAPER_REFRESH_SECONDS`` it reloads the
@@ -32,7 +32,7 @@ from channels.db import database_sync_to_async
 from django.db import DatabaseError
 
 from tradepulse.market import Tick
-from tradepulse.paper import Fill, PaperTrader
+from tradepulse.papertrading import Fill, PaperTrader
 
 logger = logging.getLogger(__name__)
 

@@ -94,6 +94,7 @@ def _position_rows(rows, include_closed: bool) -> list[dict]:
         if not quantity and not include_closed:
             continue
         live = live_price(symbol) if quantity else None
+        price: Decimal | None
         if live is not None:
             price, source = Decimal(repr(live)), "live"
         else:

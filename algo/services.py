@@ -32,6 +32,7 @@ from algo.params import (
 )
 from ledger.models import Trade
 from ledger.services import trade_create
+from tradepulse import broker
 from tradepulse.backtest import (
     BacktestError,
     DataError,
@@ -40,7 +41,7 @@ from tradepulse.backtest import (
     load_csv,
     synthetic_bars,
 )
-from tradepulse.paper import Fill, PaperTrader
+from tradepulse.papertrading import Fill, PaperTrader
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,7 @@ def _load_bars(source: BarsSource, csv_path: Path | None) -> pd.DataFrame:
         try:
             return synthetic_bars(source.bars, seed=source.seed, freq=source.freq)
         except DataError as exc:
-            field = "freq" if "freq" in str(exc) or "frequency" in str(exc) else "synthetic"
-            raise FieldError(field, str(exc)) from None
+            raise FieldError(exc.field or "synthetic", str(exc)) from None
     if isinstance(source, TickerBars):
         try:
             return download(source.ticker, period=source.period, interval=source.interval)
@@ -228,13 +228,10 @@ def _check_bars(count: int, params: StrategyParams, source: BarsSource) -> None:
             "file" if isinstance(source, CsvBars) else "ticker",
             f"{count:,} bars; at most {settings.BACKTEST_MAX_BARS:,}",
         )
-    warmup = params.strategy().warmup
-    if count <= warmup or count < 2:
-        raise FieldError(
-            "slow",
-            f"{count} bars are too few for slow={params.slow}: it needs at least "
-            f"{max(2, warmup + 1)}",
-        )
+    try:
+        broker.check_bar_count(count, params.strategy())
+    except DataError as exc:
+        raise FieldError(exc.field or "slow", exc.reason) from None
 
 
 def _check_capacity(owner, *, lock: bool = False) -> None:
@@ -463,14 +460,8 @@ def backtest_execute(*, run_id: int, bars: pd.DataFrame | None = None) -> Backte
             if len(bars) != run.bars:
                 BacktestRun.objects.filter(pk=run_id).update(bars=len(bars))
         params = StrategyParams.from_json(run.params)
-        warmup = params.strategy().warmup
         if len(bars) > settings.BACKTEST_MAX_BARS:
             raise BacktestError(f"{len(bars):,} bars; at most {settings.BACKTEST_MAX_BARS:,}")
-        if len(bars) <= warmup or len(bars) < 2:
-            raise BacktestError(
-                f"{len(bars)} bars are too few for slow={params.slow}: it needs at least "
-                f"{max(2, warmup + 1)}"
-            )
         result = backtest(
             bars, params.strategy(), cash=float(params.cash), commission=params.commission
         )

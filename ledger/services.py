@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from ledger.models import Trade
@@ -16,7 +17,15 @@ from tradepulse.trades import clean_trade
 BULK_BATCH_SIZE = 2000
 # Every column of the trade table, from the model (the one declaration of what is stored).
 _STORED = tuple(Trade._meta.concrete_fields)
-COPY_COLUMNS = tuple(field.column for field in _STORED)
+
+
+def _column(field: Field) -> str:
+    """A concrete field's column (always set once the model class is built)."""
+    assert field.column, field
+    return field.column
+
+
+COPY_COLUMNS = tuple(_column(field) for field in _STORED)
 
 
 def trade_create(
@@ -59,7 +68,7 @@ def _insert_one(trade: Trade) -> int:
         field.get_db_prep_save(getattr(trade, field.attname), connection) for field in _INSERTED
     ]
     table = ops.quote_name(Trade._meta.db_table)
-    columns = ", ".join(ops.quote_name(field.column) for field in _INSERTED)
+    columns = ", ".join(ops.quote_name(_column(field)) for field in _INSERTED)
     sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(values))})"
     with connection.cursor() as cursor:
         if connection.features.can_return_columns_from_insert:

@@ -18,10 +18,12 @@ from algo.params import (
     SyntheticBars,
     TickerBars,
 )
-from tradepulse.backtest.indicators import MOVING_AVERAGES
-from tradepulse.market import TickFormatError, normalize_ticker
-from tradepulse.paper import MAX_QUANTITY, PaperTradingError, parse_interval
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse import broker
+from tradepulse.backtest import MovingAverageCrossover
+from tradepulse.broker import MAX_QUANTITY
+from tradepulse.errors import SettingError
+from tradepulse.papertrading import parse_interval
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 from tradepulse.trades import DECIMAL_PLACES, MAX_DIGITS
 
 # Longer windows than any allowed series of bars are typos.
@@ -44,27 +46,18 @@ class StrategyParamsInput(serializers.Serializer):
     commission = serializers.FloatField(default=0.0)
 
     def validate_kind(self, value: str) -> str:
-        kind = value.strip().lower()
-        if kind not in MOVING_AVERAGES:
-            known = ", ".join(sorted(MOVING_AVERAGES))
-            raise serializers.ValidationError(f"must be one of {known}, got {value!r}")
-        return kind
-
-    def validate_cash(self, value: Decimal) -> Decimal:
-        if value <= 0:
-            raise serializers.ValidationError(f"must be a positive number, got {value:f}")
-        return value
-
-    def validate_commission(self, value: float) -> float:
-        if not 0 <= value < 0.1:  # NaN fails too
-            raise serializers.ValidationError(f"must be a fraction in [0, 0.1), got {value:g}")
-        return value
+        return value.strip().lower()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["fast"] >= attrs["slow"]:
-            raise serializers.ValidationError(
-                {"fast": f"fast ({attrs['fast']}) must be smaller than slow ({attrs['slow']})"}
+        # The engine's rules (windows, kind, cash, commission), each error naming its field.
+        try:
+            MovingAverageCrossover(
+                attrs["fast"], attrs["slow"], attrs["kind"], attrs["allow_short"]
             )
+            broker.check_cash(float(attrs["cash"]))
+            broker.check_commission(attrs["commission"])
+        except SettingError as exc:
+            raise serializers.ValidationError({exc.field: exc.reason}) from None
         return attrs
 
     @staticmethod
@@ -94,7 +87,7 @@ class BacktestInput(StrategyParamsInput):
             return value
         try:
             return normalize_ticker(value)
-        except TickFormatError as exc:
+        except InvalidTicker as exc:
             raise serializers.ValidationError(str(exc)) from None
 
     def validate_synthetic(self, value: int | None) -> int | None:
@@ -154,7 +147,7 @@ class PaperSessionInput(StrategyParamsInput):
 
     def validate_ticker(self, value: str) -> str:
         try:
-            return normalise_ticker(value)
+            return normalize_ticker(value)
         except InvalidTicker as exc:
             raise serializers.ValidationError(str(exc)) from None
 
@@ -162,8 +155,8 @@ class PaperSessionInput(StrategyParamsInput):
         bar = value.lower()
         try:
             parse_interval(bar)
-        except PaperTradingError as exc:
-            raise serializers.ValidationError(exc.message) from None
+        except SettingError as exc:
+            raise serializers.ValidationError(exc.reason) from None
         return bar
 
     def session_params(self) -> PaperSessionParams:

@@ -31,7 +31,7 @@ from algo.services import (
 from api.pagination import KeysetPagination
 from api.parsers import DecimalJSONParser, UploadParser
 from ledger.api.views import IDEMPOTENCY_HEADER, run_idempotent
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 
 
 class CreatedPagination(KeysetPagination):
@@ -234,7 +234,7 @@ class PositionsView(APIView):
         ticker = request.query_params.get("ticker") or None
         if ticker is not None:
             try:
-                ticker = normalise_ticker(ticker)
+                ticker = normalize_ticker(ticker)
             except InvalidTicker as exc:
                 raise ValidationError({"ticker": [str(exc)]}) from None
         query = PositionsQuery(data=request.query_params)

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from api.serializers import ModelSerializer
 from live.models import Alert, AlertRule
 from tradepulse.alerts.detector import alert_text
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 
 
 class AlertSerializer(ModelSerializer):
@@ -64,7 +64,7 @@ class AlertRuleSerializer(serializers.Serializer):
 
     def validate_ticker(self, value):
         try:
-            return normalise_ticker(value)
+            return normalize_ticker(value)
         except InvalidTicker as exc:
             raise serializers.ValidationError(str(exc)) from None
 

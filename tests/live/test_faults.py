@@ -16,13 +16,13 @@ from live.hub import LiveHub
 from live.supervision import cancel_all, start_supervised
 from tests.live.conftest import ORIGIN, T0, ScriptedProvider, receive_until
 from tests.live.test_hub import ListWatcher
-from tradepulse.alerts import Alert
+from tradepulse.alerts import SpikeAlert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def alert(i: int) -> Alert:
-    return Alert("AAPL", "up", 3.0, 100.0, 103.0, 60.0, T0 + timedelta(seconds=i))
+def alert(i: int) -> SpikeAlert:
+    return SpikeAlert("AAPL", "up", 3.0, 100.0, 103.0, 60.0, T0 + timedelta(seconds=i))
 
 
 async def test_a_crashed_loop_is_logged_and_restarted(caplog):
