@@ -72,7 +72,8 @@ $(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev
 	$(BIN)/pip install --quiet -r requirements-bench.txt -c constraints.txt
 	touch $@
 
-## Every benchmark beside its peer (needs PostgreSQL; several minutes). BENCH_ARGS=--quick for a smoke run
+## Every benchmark beside its peer (needs PostgreSQL, and wrk and redis-server for the served ones;
+## about half an hour). BENCH_ARGS=--quick for a smoke run
 bench: $(VENV)/.installed-bench
 	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/ledger.py $(BENCH_ARGS)
 	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/cloud.py $(BENCH_ARGS)
@@ -80,6 +81,10 @@ bench: $(VENV)/.installed-bench
 	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/live_detector.py $(BENCH_ARGS)
 	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/readers.py $(BENCH_ARGS)
 	$(foreach b,$(wildcard bench/live.py bench/backtest.py),env -u PYTHONPYCACHEPREFIX $(BIN)/python $(b) $(BENCH_ARGS);)
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/servers.py $(BENCH_ARGS)
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/http.py $(BENCH_ARGS)
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/fanout.py $(BENCH_ARGS)
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/load.py $(BENCH_ARGS)
 
 lambda-package: install
 	$(BIN)/python lambdas/build.py

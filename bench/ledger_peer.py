@@ -48,6 +48,12 @@ class PeerTradeViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return Trade.objects.filter(owner=self.request.user).order_by("-timestamp", "-id")
 
+    def get_serializer(self, *args, **kwargs):
+        # The usual recipe for a bulk create: a list body makes a ``many=True`` serializer.
+        if isinstance(kwargs.get("data"), list):
+            kwargs["many"] = True
+        return super().get_serializer(*args, **kwargs)
+
     def perform_create(self, serializer):
         serializer.save(owner=self.request.user)
 

@@ -90,7 +90,7 @@ async def run_clients(base: str, token: str, count: int, duration: float) -> dic
             state["closed"] += 1
 
     tasks = [asyncio.create_task(one(i)) for i in range(count)]
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + float(os.environ.get("BENCH_CONNECT_SECONDS", "20"))
     while state["connected"] + state["failed"] < count and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     await asyncio.sleep(2.0)  # warm-up: snapshots sent, feed subscribed
@@ -98,15 +98,20 @@ async def run_clients(base: str, token: str, count: int, duration: float) -> dic
     # the instrument's own pauses stay out of the figures.
     gc.collect()
     gc.freeze()
+    # Markers on stdout let a driver sample the server's CPU time over the same window.
+    print("measuring", flush=True)
     state["measuring"] = True
     started = time.monotonic()
     await asyncio.sleep(duration)
     state["measuring"] = False
     elapsed = time.monotonic() - started
+    print("measured", flush=True)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     latencies.sort()
+    if os.environ.get("BENCH_LATENCY_FILE"):  # for a driver merging several client processes
+        Path(os.environ["BENCH_LATENCY_FILE"]).write_text(json.dumps(latencies))
 
     def pct(q: float) -> float | None:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else None

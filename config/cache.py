@@ -1,0 +1,39 @@
+"""Django's Redis cache with one connection pool per process and server.
+
+Django keeps a cache object per request context under ASGI, and each of its Redis cache clients
+opens a connection pool of its own, so every request paid a new TCP connection to Redis (236
+connections for 225 POSTs, measured with ``INFO stats``). These clients share one pool per
+server address and options for the life of the process; redis-py's pool is thread safe and
+starts afresh in a forked child.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+_pools: dict[tuple[str, str], Any] = {}
+_pools_lock = threading.Lock()
+
+
+class SharedPoolRedisCacheClient(RedisCacheClient):
+    def _get_connection_pool(self, write):
+        server = self._servers[self._get_connection_pool_index(write)]
+        key = (server, repr(sorted(self._pool_options.items(), key=lambda item: item[0])))
+        pool = _pools.get(key)
+        if pool is None:
+            with _pools_lock:
+                pool = _pools.get(key)
+                if pool is None:
+                    pool = _pools[key] = self._pool_class.from_url(server, **self._pool_options)
+        return pool
+
+
+class SharedPoolRedisCache(RedisCache):
+    """``django.core.cache.backends.redis.RedisCache`` whose connections outlive a request."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = SharedPoolRedisCacheClient
