@@ -19,8 +19,33 @@ SAMPLE_TRADES = [
 ]
 
 
+def _add_sample_trades(user) -> int:
+    """The sample trades, once: only for a demo user created by this run, so trades the user
+    deleted later never come back."""
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=len(SAMPLE_TRADES))
+    added = 0
+    for index, (ticker, side, price, quantity) in enumerate(SAMPLE_TRADES):
+        _, made = Trade.objects.get_or_create(
+            owner=user,
+            source=Trade.Source.IMPORT,
+            source_ref=f"demo-{index + 1}",
+            defaults={
+                "ticker": ticker,
+                "side": side,
+                "price": Decimal(price),
+                "quantity": Decimal(quantity),
+                "timestamp": start + timedelta(hours=index),
+            },
+        )
+        added += made
+    return added
+
+
 class Command(BaseCommand):
-    help = "Create the demo user, its API token and a few sample trades (safe to run twice)."
+    help = (
+        "Create the demo user, its API token and, on its first run, a few sample trades "
+        "(safe to run twice: trades deleted later stay deleted)."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -33,22 +58,7 @@ class Command(BaseCommand):
             user.is_superuser = True
             user.save()
         token, _ = Token.objects.get_or_create(user=user)
-        start = timezone.now().replace(microsecond=0) - timedelta(hours=len(SAMPLE_TRADES))
-        added = 0
-        for index, (ticker, side, price, quantity) in enumerate(SAMPLE_TRADES):
-            _, made = Trade.objects.get_or_create(
-                owner=user,
-                source=Trade.Source.IMPORT,
-                source_ref=f"demo-{index + 1}",
-                defaults={
-                    "ticker": ticker,
-                    "side": side,
-                    "price": Decimal(price),
-                    "quantity": Decimal(quantity),
-                    "timestamp": start + timedelta(hours=index),
-                },
-            )
-            added += made
+        added = _add_sample_trades(user) if created else 0
         self.stdout.write(f"Demo user:  {username}")
         if user.check_password(password):
             self.stdout.write(f"Password:   {password}")
