@@ -68,7 +68,7 @@ def backtest_chart(run: BacktestRun) -> dict[str, Any]:
                 "position": "belowBar" if long else "aboveBar",
                 "color": "#26a69a" if long else "#ef5350",
                 "shape": "arrowUp" if long else "arrowDown",
-                "text": f"{'Buy' if long else 'Short'} {abs(int(trade.size))}",
+                "text": "Buy" if long else "Short",
             }
         )
         markers.append(
@@ -77,7 +77,7 @@ def backtest_chart(run: BacktestRun) -> dict[str, Any]:
                 "position": "aboveBar" if long else "belowBar",
                 "color": "#f0b429",
                 "shape": "arrowDown" if long else "arrowUp",
-                "text": f"Exit {trade.pnl:+.2f}",
+                "text": "Exit",
             }
         )
     if result.open_trade is not None:
@@ -88,7 +88,7 @@ def backtest_chart(run: BacktestRun) -> dict[str, Any]:
                 "position": "belowBar" if long else "aboveBar",
                 "color": "#26a69a" if long else "#ef5350",
                 "shape": "arrowUp" if long else "arrowDown",
-                "text": f"{'Buy' if long else 'Short'} {abs(int(result.open_trade['size']))} (open)",
+                "text": "Buy (open)" if long else "Short (open)",
             }
         )
     markers.sort(key=lambda m: m["time"])

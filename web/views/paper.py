@@ -40,7 +40,7 @@ def _sessions(request) -> dict:
 def _context(request, **extra):
     context = {
         "kinds": sorted(MOVING_AVERAGES),
-        "values": {"bar": "1m", "fast": "10", "slow": "20", "cash": "10000"},
+        "values": {"bar": "1m", "fast": "10", "slow": "20", "cash": "10000", "kind": "sma"},
         "errors": {},
         **_sessions(request),
     }
