@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,8 +131,14 @@ def ensure_started() -> None:
     runtime = _runtime
     if runtime is not None and runtime.loop is loop:
         return
-    future = asyncio.run_coroutine_threadsafe(get_hub(), loop)
-    future.add_done_callback(_log_start_failure)
+
+    def start() -> None:
+        # A context of its own: the caller's holds asgiref's per-request executor, and the
+        # feed's database calls must not go to an executor that ends with the request.
+        task = loop.create_task(get_hub(), context=contextvars.Context())
+        task.add_done_callback(_log_start_failure)
+
+    loop.call_soon_threadsafe(start, context=contextvars.Context())
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
