@@ -27,7 +27,7 @@ def server(tmp_path_factory, browser_type_launch_args):
         tmp,
         MARKET_DATA_PROVIDER="replay",
         MARKET_REPLAY_FILE=str(ROOT / "samples" / "replay.csv"),
-        MARKET_REPLAY_SPEED="10",
+        MARKET_REPLAY_SPEED="1",
         MARKET_REPLAY_LOOP="true",
         MARKET_REPLAY_REBASE="true",
         PAPER_REFRESH_SECONDS="1",
