@@ -7,7 +7,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 export TEST_POSTGRES_URL TEST_REDIS_URL
 
-.PHONY: run test lint format install install-dev migrate bench lambda-package clean test-sqlite test-postgres
+.PHONY: run run-scaled test lint format install install-dev migrate bench lambda-package clean test-sqlite test-postgres
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,24 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-## Start TradePulse on http://127.0.0.1:$(PORT) (HTTP and WebSockets, ASGI)
+# uvicorn with uvloop, httptools and websockets. The server never rewrites the client address:
+# X-Forwarded-For/-Proto are believed by the application, from TRUSTED_PROXIES only.
+UVICORN_FLAGS = --loop uvloop --http httptools --ws websockets --no-proxy-headers
+# Metrics of every process land here (prometheus-client multiprocess mode); emptied at start.
+PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/metrics/$(PORT)
+
+## Start TradePulse on http://127.0.0.1:$(PORT) (HTTP and WebSockets, ASGI, one process)
 run: migrate
 	$(BIN)/python manage.py seed_demo
+	rm -rf "$(PROMETHEUS_MULTIPROC_DIR)" && mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)"
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (API /api/trades/, docs /api/docs/, monitor /web/monitor/)"
-	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+	PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" \
+		$(BIN)/uvicorn config.asgi:application --host 127.0.0.1 --port $(PORT) $(UVICORN_FLAGS)
+
+## Scale-out on this machine (needs DATABASE_URL and REDIS_URL): WEB_CONCURRENCY web workers
+## on 127.0.0.1:$(PORT), two feeds (one active, one standby), a Celery worker and Celery beat
+run-scaled: install
+	PORT=$(PORT) PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" $(BIN)/python scripts/run_scaled.py
 
 lint: install-dev
 	$(BIN)/ruff check .

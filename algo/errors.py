@@ -1,20 +1,35 @@
-"""Domain errors of the algo app (mapped to HTTP once, in :mod:`algo.api.views`)."""
+"""Domain errors of the algo app; each carries its HTTP answer (``status_code``,
+``as_body()``), read by ``api.errors``."""
 
 from __future__ import annotations
 
+from api.errors import DomainError
 
-class FieldError(ValueError):
+
+class FieldError(DomainError, ValueError):
     """Bad input; ``field`` names the request field or parameter at fault."""
+
+    status_code = 400
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
 
+    def as_body(self) -> dict:
+        return {self.field: [self.message]}
 
-class MarketDataUnavailable(Exception):
+
+class MarketDataUnavailable(DomainError):
     """Prices could not be fetched from the outside source (offline, rate-limited, unknown)."""
 
+    status_code = 502
 
-class RunNotReady(Exception):
+    def as_body(self) -> dict:
+        return {"detail": str(self), "field": "ticker"}
+
+
+class RunNotReady(DomainError):
     """The backtest has no results yet (queued, running or failed)."""
+
+    status_code = 409

@@ -49,25 +49,10 @@ def paper_session_figures(session: PaperSession) -> dict[str, Any]:
 
 
 def live_price(ticker: str) -> float | None:
-    """The latest live price known to this process: the in-process feed's state first, then
-    the price the paper-trading sink last cached (shared through Redis in the scale-out mode).
-    """
-    try:
-        from live import runtime
+    """The latest live price the feed published for ``ticker`` (see live.selectors)."""
+    from live.selectors import last_price
 
-        current = runtime.current()
-        feed = current.feed if current is not None else None
-        state = feed.state(ticker) if feed is not None else None
-        if state is not None and state.price is not None:
-            return float(state.price)
-    except Exception:  # the live app is optional here; its absence just means no live price
-        logger.debug("no in-process feed price for %s", ticker, exc_info=True)
-    from django.core.cache import cache
-
-    from algo.paper import PRICE_CACHE_PREFIX
-
-    value = cache.get(PRICE_CACHE_PREFIX + ticker)
-    return float(value) if value is not None else None
+    return last_price(ticker)
 
 
 def _money(value: Decimal | None) -> str | None:

@@ -1,44 +1,61 @@
-"""The one place where domain exceptions become HTTP responses."""
+"""The one place where exceptions become HTTP responses.
+
+A domain error says itself how it is answered, as DRF's ``APIException`` does: an integer
+``status_code`` and an ``as_body()`` giving the JSON body. :class:`DomainError` is a base with
+both; errors of the framework-free engine (``tradepulse``) carry the same two attributes
+without importing anything from here. Nothing is registered anywhere.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ledger.idempotency import IdempotencyError
-from tradepulse.symbols import InvalidTicker
-from tradepulse.trades import TradeFieldErrors
-
-# Other apps register (exception class, status, body builder) here at import time.
-DOMAIN_ERRORS: list[tuple[type[Exception], int, object]] = []
+from api.outages import log_outage, outage_body, outage_component, retry_after
 
 
-def register(exc_class: type[Exception], status_code: int, body=None) -> None:
-    DOMAIN_ERRORS.append((exc_class, status_code, body))
+class DomainError(Exception):
+    """An error of a service that the API answers with ``status_code`` and ``as_body()``."""
+
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request could not be processed."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail if detail is not None else self.default_detail)
+
+    def as_body(self) -> Any:
+        return {"detail": str(self)}
+
+
+def answered_by_itself(exc: BaseException) -> bool:
+    """Whether ``exc`` carries its own HTTP answer (``status_code`` and ``as_body()``)."""
+    return isinstance(getattr(exc, "status_code", None), int) and callable(
+        getattr(exc, "as_body", None)
+    )
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, TradeFieldErrors):
-        exc = ValidationError(exc.errors)
-    elif isinstance(exc, InvalidTicker):
-        exc = ValidationError({"ticker": [str(exc)]})
-    elif isinstance(exc, IdempotencyError):
-        return Response(
-            {"detail": exc.message, "header": "Idempotency-Key"}, status=exc.status_code
-        )
-    elif isinstance(exc, RequestDataTooBig):
+    if answered_by_itself(exc):
+        return Response(exc.as_body(), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
         return Response(
             {
                 "detail": f"Request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
             },
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
-    for exc_class, status_code, body in DOMAIN_ERRORS:
-        if isinstance(exc, exc_class):
-            payload = body(exc) if callable(body) else {"detail": str(exc)}
-            return Response(payload, status=status_code)
+    component = outage_component(exc)
+    if component is not None:
+        request = context.get("request")
+        log_outage(component, exc, request.path if request is not None else "?")
+        return Response(
+            outage_body(component),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": retry_after()},
+        )
     return drf_exception_handler(exc, context)

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from ledger.representation import TEXT_SUFFIX
-from tradepulse.timeutil import InvalidTimestamp, parse_datetime_utc
+from tradepulse.timeutil import parse_datetime_utc
 
 
 class KeysetPagination(BasePagination):
@@ -50,15 +50,20 @@ class KeysetPagination(BasePagination):
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     def decode(self, token: str) -> tuple[datetime, int, bool]:
+        invalid = ValidationError({"cursor": ["Invalid cursor."]})
         try:
             padded = token + "=" * (-len(token) % 4)
             data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            ts = parse_datetime_utc(data["t"])
-            pk = int(data["i"])
-            reverse = bool(data.get("r", 0))
-        except (ValueError, KeyError, TypeError, binascii.Error, InvalidTimestamp):
-            raise ValidationError({"cursor": ["Invalid cursor."]}) from None
-        return ts, pk, reverse
+            text, pk, reverse = data["t"], data["i"], data.get("r", 0)
+            if not isinstance(text, str) or len(text) > 64:
+                raise invalid
+            ts = parse_datetime_utc(text)
+        except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
+            raise invalid from None
+        # An id as the database stores it: a JSON integer within a signed 64-bit column.
+        if type(pk) is not int or not 0 <= pk < 2**63 or reverse not in (0, 1):
+            raise invalid
+        return ts, pk, bool(reverse)
 
     def paginate_queryset(self, queryset, request, view=None):
         model = queryset.model
@@ -103,19 +108,18 @@ class KeysetPagination(BasePagination):
         if rows:
             first, last = rows[0], rows[-1]
             if has_more or reverse:
-                self._next = self.encode(self._get(last, "timestamp"), self._get(last, "id"), False)
+                self._next = self.encode(*self.position(last), False)
             if cursor and (not reverse or has_more):
-                self._prev = self.encode(
-                    self._get(first, "timestamp"), self._get(first, "id"), True
-                )
+                self._prev = self.encode(*self.position(first), True)
         return rows
 
-    @staticmethod
-    def _get(row, name):
+    def position(self, row) -> tuple[datetime | str, int]:
+        """``(timestamp, id)`` of a row: a model instance ordered by ``timestamp_field``, or a
+        dict of ``ledger.representation.wire_values`` (which may hold the wire text)."""
         if isinstance(row, dict):
-            # A row of ledger.representation.wire_values may hold the column's wire text.
-            return row[name] if name in row else row[name + TEXT_SUFFIX]
-        return getattr(row, name)
+            name = "timestamp"
+            return (row[name] if name in row else row[name + TEXT_SUFFIX]), row["id"]
+        return getattr(row, self.timestamp_field), row.pk
 
     def _link(self, token: str | None) -> str | None:
         if token is None:

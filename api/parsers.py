@@ -8,19 +8,50 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
+# Deeper than any request body of the API needs; far below Python's recursion limit, so no
+# later step (fingerprints, validation, error messages) can recurse out of stack on a body.
+MAX_JSON_DEPTH = 32
+
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a valid number")
 
 
+def json_depth_exceeds(value, limit: int) -> bool:
+    """Whether containers in ``value`` nest deeper than ``limit`` (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 class DecimalJSONParser(JSONParser):
-    """JSON parser that reads numbers with a fraction as ``Decimal``, so ``0.1`` stays exact."""
+    """JSON parser that reads numbers with a fraction as ``Decimal``, so ``0.1`` stays exact.
+
+    A body nested deeper than ``MAX_JSON_DEPTH`` is a 400 (so is one too deep for Python's
+    own decoder, which raises ``RecursionError``).
+    """
 
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        too_deep = ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
         try:
             decoded = codecs.getreader(encoding)(stream)
-            return json.load(decoded, parse_float=Decimal, parse_constant=_refuse_constant)
+            data = json.load(decoded, parse_float=Decimal, parse_constant=_refuse_constant)
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
+        except RecursionError:
+            raise too_deep from None
+        if json_depth_exceeds(data, MAX_JSON_DEPTH):
+            raise too_deep
+        return data

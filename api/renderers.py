@@ -6,11 +6,20 @@ import io
 from rest_framework.renderers import BaseRenderer
 
 from ledger.representation import FIELDS
+from tradepulse.csvcells import escape_cell
+
+# The columns that hold text (the rest are numbers and timestamps TradePulse formats itself).
+TEXT_FIELDS = frozenset({"ticker", "side", "source"})
+
+
+def _cells(item) -> list:
+    return [escape_cell(item[f]) if f in TEXT_FIELDS else item[f] for f in FIELDS]
 
 
 class CSVRenderer(BaseRenderer):
     """``text/csv`` for trade lists. Lists are streamed by the view; this renders the rest
-    (a single trade, or an error as ``field,message`` rows)."""
+    (a single trade, or an error as ``field,message`` rows). Text cells are escaped against
+    spreadsheet formulas (``tradepulse.csvcells``)."""
 
     media_type = "text/csv"
     format = "csv"
@@ -21,13 +30,13 @@ class CSVRenderer(BaseRenderer):
         writer = csv.writer(buffer, lineterminator="\n")
         if isinstance(data, dict) and "id" in data and "ticker" in data:
             writer.writerow(FIELDS)
-            writer.writerow([data[f] for f in FIELDS])
+            writer.writerow(_cells(data))
         elif isinstance(data, dict):
             writer.writerow(["field", "message"])
             for key, value in data.items():
                 messages = value if isinstance(value, list) else [value]
                 for message in messages:
-                    writer.writerow([key, message])
+                    writer.writerow([escape_cell(str(key)), escape_cell(str(message))])
         return buffer.getvalue().encode(self.charset)
 
 
@@ -41,5 +50,4 @@ def stream_csv(rows, represent):
     writer = csv.writer(Echo(), lineterminator="\n")
     yield writer.writerow(FIELDS)
     for row in rows:
-        item = represent(row)
-        yield writer.writerow([item[f] for f in FIELDS])
+        yield writer.writerow(_cells(represent(row)))

@@ -275,14 +275,15 @@ def main() -> int:
         from django.conf import settings
         from django.contrib.auth import get_user_model
         from django.core.management import call_command
-        from rest_framework.authtoken.models import Token
+
+        from api.tokens import token_issue
 
         settings.ROOT_URLCONF = "bench.ledger_peer"
         call_command("migrate", verbosity=0)
         User = get_user_model()
         user = User.objects.create_user("bench")
         other = User.objects.create_user("other")
-        headers = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=user).key}"}
+        headers = {"HTTP_AUTHORIZATION": f"Token {token_issue(user=user)[1]}"}
         client = WSGIClient()
 
         results: dict = {"rows": {}}

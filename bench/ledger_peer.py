@@ -4,6 +4,7 @@ django-filter with ``iexact``/``gte``/``lte`` lookups and page-number pagination
 
 from django.urls import include, path
 from django_filters import rest_framework as filters
+from knox.auth import TokenAuthentication
 from rest_framework import authentication, pagination, routers, serializers, throttling, viewsets
 
 from ledger.models import Trade
@@ -33,9 +34,9 @@ class PeerPagination(pagination.PageNumberPagination):
 
 
 class PeerTradeViewSet(viewsets.ModelViewSet):
-    # DRF's stock classes, as the DRF documentation sets them up.
+    # Stock classes, as the DRF and django-rest-knox documentation set them up.
     authentication_classes = [
-        authentication.TokenAuthentication,
+        TokenAuthentication,
         authentication.SessionAuthentication,
     ]
     throttle_classes = [throttling.AnonRateThrottle, throttling.UserRateThrottle]

@@ -152,9 +152,9 @@ def prepare(tmp: Path) -> tuple[dict, str]:
             "shell",
             "-c",
             "from django.contrib.auth import get_user_model; "
-            "from rest_framework.authtoken.models import Token; "
+            "from api.tokens import token_issue; "
             "u = get_user_model().objects.create_user('bench', password='bench-pass-123'); "
-            "print(Token.objects.create(user=u).key)",
+            "print(token_issue(user=u)[1])",
         ],
         cwd=ROOT,
         env=env,

@@ -123,10 +123,13 @@ def _peer_provider() -> SyntheticProvider:
 
 @database_sync_to_async
 def _token_user(key):
-    from rest_framework.authtoken.models import Token
+    from knox.auth import TokenAuthentication
+    from rest_framework.exceptions import AuthenticationFailed
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    return token.user if token else None
+    try:
+        return TokenAuthentication().authenticate_credentials(key.encode())[0]
+    except AuthenticationFailed:
+        return None
 
 
 class PeerPriceConsumer(AsyncJsonWebsocketConsumer):

@@ -1,10 +1,21 @@
-"""Domain errors of the cloud app; ``cloud.api`` maps the analysis ones to HTTP once."""
+"""Domain errors of the cloud app. Those an API request can meet carry their HTTP answer
+(``status_code``, ``as_body()``), read by ``api.errors``: the analysis API answers in the
+Lambda's own shape, ``{"statusCode": ..., "message": ...}``."""
 
 from __future__ import annotations
 
 
-class InvalidDestination(ValueError):
-    """An export URL that is neither ``s3://BUCKET[/PREFIX]`` nor ``file:///PATH``."""
+class _AnsweredAsOutcome(Exception):
+    status_code = 502
+
+    def as_body(self) -> dict:
+        return {"statusCode": self.status_code, "message": str(self)}
+
+
+class InvalidDestination(_AnsweredAsOutcome, ValueError):
+    """An export URL that is neither ``s3://BUCKET[/PREFIX]`` nor ``file:///PATH``.
+
+    A 502 from the API: the server's configured destination is wrong, not the request."""
 
 
 class ExportError(RuntimeError):
@@ -15,12 +26,14 @@ class ExportError(RuntimeError):
     """
 
 
-class AnalysisBackendError(RuntimeError):
+class AnalysisBackendError(_AnsweredAsOutcome, RuntimeError):
     """The analysis backend could not be reached or answered something unusable (HTTP 502)."""
 
 
 class AnalysisTimeout(AnalysisBackendError):
     """The analysis backend did not answer in time (HTTP 504)."""
+
+    status_code = 504
 
 
 def one_line(text: object) -> str:

@@ -25,6 +25,7 @@ from django.db.models.functions import TruncDate
 
 from ledger.models import Trade
 from tradepulse.analysis import HEADER_LINE, POSTGRES_TIMESTAMP_SQL, format_row
+from tradepulse.csvcells import escape_cell_sql
 from tradepulse.timeutil import day_bounds
 
 ExportMethod = Literal["copy", "orm"]
@@ -118,7 +119,8 @@ def copy_statement() -> str:
 
     ``trim_scale`` drops the trailing zeros of ``numeric(20, 8)`` (``187.25000000`` ->
     ``187.25``), which is what ``format_decimal`` writes; the timestamp template is the one
-    ``tradepulse.analysis`` defines for this purpose.
+    ``tradepulse.analysis`` defines for this purpose; user names and tickers are escaped
+    against spreadsheet formulas by the SQL twin of ``format_row``'s ``escape_cell``.
     """
     User = get_user_model()
     quote = connection.ops.quote_name
@@ -126,7 +128,8 @@ def copy_statement() -> str:
     username = "u." + quote(User._meta.get_field(User.USERNAME_FIELD).column)
     timestamp_text = POSTGRES_TIMESTAMP_SQL.format(column=col["timestamp"])
     return (
-        f"COPY (SELECT {col['id']}, {username}, {col['ticker']}, {col['side']}, "
+        f"COPY (SELECT {col['id']}, {escape_cell_sql(username)}, "
+        f"{escape_cell_sql(col['ticker'])}, {col['side']}, "
         f"trim_scale({col['price']}), trim_scale({col['quantity']}), {timestamp_text} "
         f"FROM {quote(Trade._meta.db_table)} t "
         f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = {col['owner']} "

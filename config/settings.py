@@ -6,9 +6,12 @@ export folder, the simulated market feed and in-process analysis. See README for
 
 from __future__ import annotations
 
+import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -20,11 +23,23 @@ if (BASE_DIR / ".env").is_file():
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
+# Public (it is in this file): good for development only.
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-" + "x" * 40
 if DEBUG:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-" + "x" * 40)
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 else:
-    # Production secrets have no default: a missing key stops the process at start-up.
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    # Production secrets have no default: a missing, empty or public key stops the process.
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+    if not SECRET_KEY.strip():
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is missing or empty; with DJANGO_DEBUG=0 it must be set to a "
+            "long random secret."
+        )
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is the public development key; with DJANGO_DEBUG=0 it must be "
+            "set to a long random secret."
+        )
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"]
@@ -41,7 +56,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "api",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -54,6 +71,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts and times every request, whatever answers it.
+    "config.metrics.RequestMetricsMiddleware",
+    "api.outages.OutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -62,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a locked-out login into a 429 (api/lockout.py); last, as django-axes requires.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -85,8 +107,11 @@ TEMPLATES = [
 
 
 # --- Database -------------------------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", default="")
+
+
 def _database() -> dict:
-    if env.str("DATABASE_URL", default=""):
+    if DATABASE_URL:
         db = env.db("DATABASE_URL")
     elif env.str("DB_NAME", default=""):
         db = {
@@ -126,6 +151,23 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    "api.lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login lock-out (django-axes): this many wrong passwords for one username from one client
+# address lock that pair out for LOGIN_LOCKOUT_MINUTES (429).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "api.client.client_ip"
+AXES_LOCKOUT_CALLABLE = "api.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -154,7 +196,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable or stalled Redis fails fast (throttles then fail open), instead
+            # of holding requests.
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 2.0},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -167,6 +215,16 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+
+# --- Outages and metrics --------------------------------------------------------------------
+# A database or Redis outage is a 503 with this Retry-After (seconds) naming the component.
+OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
+# /metrics (Prometheus text format): with a token, only `Authorization: Bearer <token>`;
+# without one, only clients on this machine (127.0.0.1, ::1).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Set by `make run` / `make run-scaled`: every process writes its metrics there and /metrics
+# adds them up (prometheus-client's multiprocess mode). Unset: this process's metrics only.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # --- Request limits -------------------------------------------------------------------------
 # A bulk request of 10,000 trades is about 1.3 MB of JSON; anything far larger is refused.
@@ -202,6 +260,17 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Any throttle still using DRF's get_ident counts REMOTE_ADDR, never X-Forwarded-For.
+    "NUM_PROXIES": 0,
+}
+
+# API tokens (django-rest-knox): stored as SHA-512 digests, shown once when made. A token expires
+# this many days after it is made; 0 means never.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS) if API_TOKEN_TTL_DAYS > 0 else None,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -219,8 +288,12 @@ SPECTACULAR_SETTINGS = {
 # --- Ledger ---------------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 BULK_MAX_TRADES = 10_000
+# The demo user (`seed_demo`, run by `make run`): never staff. With DJANGO_DEBUG=1 it gets
+# DEMO_PASSWORD; with DJANGO_DEBUG=0 it is made only when asked (this setting or
+# `seed_demo --in-production`), with a random password printed once.
 DEMO_USERNAME = env.str("DEMO_USERNAME", default="demo")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="tradepulse-demo")
+DEMO_USER_IN_PRODUCTION = env.bool("DEMO_USER_IN_PRODUCTION", default=False)
 
 # --- live ---------------------------------------------------------------------------------
 # Market data for the live feed: simulated | replay | yahoo | websocket.
@@ -249,6 +322,19 @@ ALERT_WINDOW_SECONDS = env.float("ALERT_WINDOW_SECONDS", default=60.0)
 MOVING_AVERAGE_SECONDS = env.float("MOVING_AVERAGE_SECONDS", default=300.0)
 LIVE_WS_AUTH_TIMEOUT = env.float("LIVE_WS_AUTH_TIMEOUT", default=5.0)
 LIVE_WS_MAX_TICKERS = env.int("LIVE_WS_MAX_TICKERS", default=20)
+# WebSocket limits: open sockets per user (across every web process), the largest message a
+# client may send, and the unsent bytes a socket may hold before it is closed as not reading.
+LIVE_WS_MAX_PER_USER = env.int("LIVE_WS_MAX_PER_USER", default=10)
+LIVE_WS_MAX_MESSAGE_BYTES = env.int("LIVE_WS_MAX_MESSAGE_BYTES", default=4096)
+LIVE_WS_SEND_BUFFER_BYTES = env.int("LIVE_WS_SEND_BUFFER_BYTES", default=256 * 1024)
+# Sockets are told prices are stale after this many seconds without word from the feed.
+LIVE_STALE_AFTER_SECONDS = env.float("LIVE_STALE_AFTER_SECONDS", default=3.0)
+# Alerts waiting to be stored (kept and retried while the database is away); beyond this
+# many, new alerts are not stored (logged and counted).
+ALERT_STORE_QUEUE_SIZE = env.int("ALERT_STORE_QUEUE_SIZE", default=10_000)
+# The feed lease (scaled mode): its holder publishes; a standby takes over when the holder
+# has not renewed it for this many seconds.
+FEED_LEASE_SECONDS = env.float("FEED_LEASE_SECONDS", default=5.0)
 
 # --- algo ---------------------------------------------------------------------------------
 # Backtest runs: inline up to this many bars; larger runs go to a Celery worker when REDIS_URL
@@ -283,9 +369,27 @@ AWS_LAMBDA_FUNCTION_NAME = env.str("AWS_LAMBDA_FUNCTION_NAME", default="")
 AWS_LAMBDA_API_URL = env.str("AWS_LAMBDA_API_URL", default="")
 TRADE_ANALYSIS_TIMEOUT = env.float("TRADE_ANALYSIS_TIMEOUT", default=30.0)
 TRADE_ANALYSIS_RATE = env.str("TRADE_ANALYSIS_RATE", default="30/min")
+# Who may run and read the all-users analysis: "staff" (is_staff users) or "users" (every
+# signed-in user). A ticker traded by one user on a day shows that user's exact trades.
+TRADE_ANALYSIS_ACCESS = env.str("TRADE_ANALYSIS_ACCESS", default="staff")
+if TRADE_ANALYSIS_ACCESS not in ("staff", "users"):
+    raise ImproperlyConfigured(
+        f"TRADE_ANALYSIS_ACCESS must be 'staff' or 'users', not {TRADE_ANALYSIS_ACCESS!r}"
+    )
 
 # --- Security (production) ------------------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or networks,
+# e.g. "10.0.0.5,172.16.0.0/12". None by default: the client is REMOTE_ADDR (see api/client.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network"
+        ) from None
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
@@ -295,7 +399,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     # Health checks from a load balancer arrive over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

@@ -3,7 +3,8 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.health import healthz
+from config.health import healthz, readyz
+from config.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,6 +14,7 @@ urlpatterns = [
         login_required(SpectacularSwaggerView.as_view(url_name="schema")),
         name="swagger-ui",
     ),
+    path("api/", include("api.urls")),
     path("api/", include("ledger.api.urls")),
     path("api/", include("live.api.urls")),
     path("web/", include("live.web")),
@@ -21,4 +23,6 @@ urlpatterns = [
     path("api/", include("algo.api.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ledger.models import IdempotencyKey
@@ -23,6 +25,11 @@ from ledger.models import IdempotencyKey
 MAX_KEY_LENGTH = 255
 # A reservation this old belongs to a request that died; a retry may take it over.
 ABANDONED_AFTER = timedelta(minutes=2)
+# A release that fails because the database went away is tried again on a new connection for
+# about this long, so that a retry after the outage runs instead of waiting ABANDONED_AFTER.
+RELEASE_DELAYS = (0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.5, 2.0)
+
+logger = logging.getLogger(__name__)
 
 
 class IdempotencyError(Exception):
@@ -31,6 +38,9 @@ class IdempotencyError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+    def as_body(self) -> dict[str, str]:
+        return {"detail": self.message, "header": "Idempotency-Key"}
 
 
 class KeyInUse(IdempotencyError):
@@ -101,8 +111,27 @@ def complete(record: IdempotencyKey, *, status: int, body: Any) -> None:
 
 
 def release(record: IdempotencyKey) -> None:
-    """Forget a reservation whose request failed, so that a retry runs again."""
-    IdempotencyKey.objects.filter(pk=record.pk, state=IdempotencyKey.State.RUNNING).delete()
+    """Forget a reservation whose request failed, so that a retry runs again.
+
+    When the request failed because the database went away (a restart), the connection it had
+    is dead: drop it and try on a new one until the database is back or the delays run out
+    (then the reservation is taken over after ``ABANDONED_AFTER``).
+    """
+    for delay in (*RELEASE_DELAYS, None):
+        try:
+            IdempotencyKey.objects.filter(pk=record.pk, state=IdempotencyKey.State.RUNNING).delete()
+            return
+        except DatabaseError:
+            if delay is None or connection.in_atomic_block:
+                logger.warning(
+                    "Idempotency-Key reservation %s not released; a retry waits until it is "
+                    "abandoned",
+                    record.pk,
+                    exc_info=True,
+                )
+                return
+            connection.close()
+            time.sleep(delay)
 
 
 def purge_expired() -> int:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ledger.fields import ExactDecimalField
 from tradepulse.trades import DECIMAL_PLACES, MAX_DIGITS
 
 
@@ -27,8 +28,8 @@ class Trade(models.Model):
     )
     ticker = models.CharField(max_length=20)
     side = models.CharField(max_length=4, choices=Side.choices)
-    price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
-    quantity = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    price = ExactDecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    quantity = ExactDecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     timestamp = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
     # Identifies what produced the trade (e.g. "<paper session id>:<bar>"), so a producer that

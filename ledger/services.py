@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.models import Trade
-from tradepulse.trades import DECIMAL_PLACES, MAX_DIGITS, clean_trade
+from tradepulse.trades import clean_trade
 
 BULK_BATCH_SIZE = 2000
 COPY_COLUMNS = (
@@ -55,6 +55,8 @@ def _new_trade(owner, fields: Mapping[str, Any], source: str, now, source_ref: s
 
 
 _INSERT_COLUMNS = COPY_COLUMNS[1:]
+_PRICE = Trade._meta.get_field("price")
+_QUANTITY = Trade._meta.get_field("quantity")
 
 
 def _insert_one(trade: Trade) -> int:
@@ -68,8 +70,8 @@ def _insert_one(trade: Trade) -> int:
         trade.owner_id,
         trade.ticker,
         trade.side,
-        ops.adapt_decimalfield_value(trade.price, MAX_DIGITS, DECIMAL_PLACES),
-        ops.adapt_decimalfield_value(trade.quantity, MAX_DIGITS, DECIMAL_PLACES),
+        _PRICE.get_db_prep_save(trade.price, connection),
+        _QUANTITY.get_db_prep_save(trade.quantity, connection),
         ops.adapt_datetimefield_value(trade.timestamp),
         trade.source,
         trade.source_ref,

@@ -14,8 +14,16 @@ A separate publisher task sends at most one ``live.tick`` per ticker per
 ``FEED_PUBLISH_INTERVAL`` slot (leading and trailing edge: a quiet ticker's tick goes out at
 once, a burst becomes one message with the latest price at the start of the next slot). Alerts and
 provider status are sent as they happen and are never coalesced. Alerts are stored through
-a bounded queue drained by a writer task in batches (one INSERT per batch, in a worker
-thread), so a slow database delays storage, never the feed.
+the bounded retry queue of :mod:`live.alert_store`, so a slow or absent database delays
+storage, never the feed. Every ``FEED_HEARTBEAT_SECONDS`` the feed publishes a heartbeat
+(with the provider's status) that hubs watch to tell their sockets when prices are stale, and
+records the latest prices on the price board that :func:`live.selectors.last_price` reads.
+
+Every message goes out through a *publisher* (:class:`live.layer.LayerPublisher` in the
+embedded mode, :class:`live.lease.FencedPublisher` in the scaled mode, which publishes only
+while this process holds the feed lease) and carries the feed's fencing ``token`` and
+``pid``. Each loop runs supervised (:mod:`live.supervision`): a crash is logged and the loop
+restarted.
 
 Users' rules, cheaply: rules with the same ticker, threshold and window share one detector
 whatever the number of users holding them, so the cost per tick is one detector update per
@@ -47,36 +55,33 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from tradepulse.alerts import Alert, AlertEngine, SpikeDetector
-from tradepulse.market import (
-    Backoff,
-    MarketDataProvider,
-    ProviderState,
-    ProviderStatus,
-    Tick,
-    create_provider,
-)
+from tradepulse.alerts import Alert, AlertEngine
+from tradepulse.market import Backoff, MarketDataProvider, ProviderState, ProviderStatus, Tick
+from tradepulse.timeutil import format_timestamp
 
+from . import metrics
+from .alert_store import AlertStore, AlertWriter, write_alerts_to_db
+from .layer import LayerClient, LayerPublisher
+from .prices import PriceBoard
 from .protocol import (
     CONTROL_CHANNEL,
+    HEARTBEAT_SECONDS,
     INTEREST_TTL_SECONDS,
     STATUS_GROUP,
     dumps,
     empty_snapshot,
     ticker_group,
 )
-from .selectors import UserRule
-from .tasks import cancel_all
+from .rules import RuleBook, RulesLoader, load_rules_from_db
+from .state import TickerState
+from .supervision import cancel_all, start_supervised
 
 logger = logging.getLogger(__name__)
-
-HISTORY_SECONDS = 300
-RECENT_ALERTS = 20
 
 
 @runtime_checkable
@@ -92,6 +97,14 @@ class TickSink(Protocol):
     async def stop(self) -> None: ...
 
 
+class Publisher(Protocol):
+    token: int
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> bool: ...
+
+    async def send(self, channel: str, message: dict[str, Any]) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FeedConfig:
     publish_interval: float = 0.1
@@ -101,162 +114,12 @@ class FeedConfig:
     subscription_interval: float = 1.0
     rules_refresh: float = 10.0
     interest_ttl: float = INTEREST_TTL_SECONDS
+    heartbeat_interval: float = HEARTBEAT_SECONDS
     alert_queue_size: int = 10_000
     alert_batch_size: int = 500
     # How long the provider waits for the first watch list, so that a finite source (a
     # replay) does not run before the client that started the feed has subscribed.
     start_wait: float = 2.0
-
-
-class TickerState:
-    """What the feed remembers of one ticker, for tick messages and snapshots."""
-
-    __slots__ = (
-        "alerts",
-        "day",
-        "dirty",
-        "history",
-        "last_published",
-        "moving_average",
-        "open_price",
-        "price",
-        "ticker",
-        "timestamp",
-        "volume",
-    )
-
-    def __init__(self, ticker: str) -> None:
-        self.ticker = ticker
-        self.price: float | None = None
-        self.timestamp: datetime | None = None
-        self.volume: float | None = None
-        self.moving_average: float | None = None
-        self.day: int | None = None
-        self.open_price: float | None = None
-        # [epoch second, price]: the last price of each second, 5 minutes of them.
-        self.history: deque[list[float]] = deque()
-        # (owners or None for the global rule, alert message)
-        self.alerts: deque[tuple[frozenset[int] | None, dict[str, Any]]] = deque(
-            maxlen=RECENT_ALERTS
-        )
-        self.dirty = False
-        self.last_published = -1e18
-
-    def update(self, tick: Tick) -> None:
-        ts = tick.timestamp
-        day = ts.toordinal()
-        if day != self.day:
-            # change_pct is measured from the first price of the UTC day.
-            self.day = day
-            self.open_price = tick.price
-        self.price = tick.price
-        self.timestamp = ts
-        self.volume = tick.volume
-        second = int(ts.timestamp())
-        history = self.history
-        if history and history[-1][0] == second:
-            history[-1][1] = tick.price
-        elif not history or second > history[-1][0]:
-            history.append([second, tick.price])
-            cutoff = second - HISTORY_SECONDS
-            while history[0][0] < cutoff:
-                history.popleft()
-
-    @property
-    def change_pct(self) -> float | None:
-        if self.price is None or not self.open_price:
-            return None
-        return (self.price / self.open_price - 1.0) * 100.0
-
-    def tick_message(self) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "type": "tick",
-            "ticker": self.ticker,
-            "price": self.price,
-            "change_pct": self.change_pct,
-            "moving_average": self.moving_average,
-            "timestamp": self.timestamp.isoformat(timespec="microseconds")
-            if self.timestamp
-            else None,
-        }
-        if self.volume is not None:
-            message["volume"] = self.volume
-        return message
-
-    def snapshot(self, seq: int, status: dict[str, Any] | None) -> dict[str, Any]:
-        data = self.tick_message()
-        del data["type"]
-        data["seq"] = seq
-        data["history"] = [{"time": int(s), "price": p} for s, p in self.history]
-        data["alerts"] = [
-            {"users": sorted(owners) if owners is not None else None, "alert": alert}
-            for owners, alert in self.alerts
-        ]
-        data["status"] = status
-        return data
-
-
-class RuleBook:
-    """Users' own alert rules, one shared ``SpikeDetector`` per distinct rule of a ticker."""
-
-    def __init__(self) -> None:
-        # ticker -> (threshold, window) -> [detector, owners]
-        self._rules: dict[str, dict[tuple[float, float], tuple[SpikeDetector, frozenset[int]]]]
-        self._rules = {}
-
-    @property
-    def tickers(self) -> set[str]:
-        return set(self._rules)
-
-    def replace(self, rules: Iterable[UserRule]) -> None:
-        grouped: dict[str, dict[tuple[float, float], set[int]]] = {}
-        for rule in rules:
-            grouped.setdefault(rule.ticker, {}).setdefault(
-                (rule.threshold, rule.window), set()
-            ).add(rule.user_id)
-        fresh: dict[str, dict[tuple[float, float], tuple[SpikeDetector, frozenset[int]]]] = {}
-        for ticker, by_rule in grouped.items():
-            old = self._rules.get(ticker, {})
-            fresh[ticker] = {}
-            for key, owners in by_rule.items():
-                try:
-                    detector = old[key][0] if key in old else SpikeDetector(ticker, *key)
-                except ValueError:
-                    logger.warning("ignoring invalid alert rule %s %s", ticker, key)
-                    continue
-                fresh[ticker][key] = (detector, frozenset(owners))
-        self._rules = fresh
-
-    def process(self, tick: Tick) -> list[tuple[Alert, frozenset[int]]]:
-        by_rule = self._rules.get(tick.ticker)
-        if not by_rule:
-            return []
-        fired = []
-        for detector, owners in by_rule.values():
-            alert = detector.update(tick.price, tick.timestamp)
-            if alert is not None:
-                fired.append((alert, owners))
-        return fired
-
-
-RulesLoader = Callable[[], Awaitable[Sequence[UserRule]]]
-AlertWriter = Callable[[list[tuple[Alert, int | None]]], Awaitable[Any]]
-
-
-async def load_rules_from_db() -> Sequence[UserRule]:
-    from channels.db import database_sync_to_async
-
-    from .selectors import alert_rules_all
-
-    return await database_sync_to_async(alert_rules_all)()
-
-
-async def write_alerts_to_db(batch: list[tuple[Alert, int | None]]) -> int:
-    from channels.db import database_sync_to_async
-
-    from .services import alerts_store
-
-    return await database_sync_to_async(alerts_store)(batch)
 
 
 class FeedRunner:
@@ -279,9 +142,12 @@ class FeedRunner:
         sinks: Sequence[TickSink] = (),
         rules_loader: RulesLoader | None = load_rules_from_db,
         alert_writer: AlertWriter | None = write_alerts_to_db,
+        publisher: Publisher | None = None,
+        price_board: PriceBoard | None = None,
     ) -> None:
         self.provider = provider
-        self.layer = layer
+        self.layer = LayerClient(layer, "feed")
+        self.publisher: Publisher = publisher or LayerPublisher(self.layer)
         self.config = config or FeedConfig()
         self.engine = AlertEngine(
             self.config.threshold_pct / 100.0,
@@ -290,31 +156,42 @@ class FeedRunner:
         )
         self.rules = RuleBook()
         self.sinks = list(sinks)
+        self.alert_store = AlertStore(
+            alert_writer,
+            capacity=self.config.alert_queue_size,
+            batch_size=self.config.alert_batch_size,
+        )
+        self.price_board = price_board
         self._rules_loader = rules_loader
-        self._alert_writer = alert_writer
         self._states: dict[str, TickerState] = {}
         self._interests: dict[str, tuple[frozenset[str], float]] = {}
         self._sink_tickers: dict[str, list[TickSink]] = {}
         self._active_sinks: list[TickSink] = []
         self._dirty: set[str] = set()
+        self._priced: set[str] = set()
         self._urgent: deque[tuple[str, dict[str, Any]]] = deque()
         self._wake = asyncio.Event()
         self._rules_changed = asyncio.Event()
         self._subscription_changed = asyncio.Event()
         self._first_interest = asyncio.Event()
-        self._alert_queue: asyncio.Queue[tuple[Alert, int | None]] = asyncio.Queue(
-            self.config.alert_queue_size
-        )
         self._stopped = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+        self.started = False
         self.seq = 0
         self.status: dict[str, Any] | None = None
-        # Counters for logs, tests and the benchmark.
+        # Counters for logs, tests and the benchmark (added to the metrics every heartbeat).
         self.ticks_received = 0
         self.ticks_published = 0
         self.alerts_raised = 0
-        self.alerts_dropped = 0
-        self.alerts_stored = 0
+        self._counted = (0, 0, 0)
+
+    @property
+    def alerts_stored(self) -> int:
+        return self.alert_store.stored
+
+    @property
+    def alerts_dropped(self) -> int:
+        return self.alert_store.overflowed
 
     # -- public ---------------------------------------------------------------------------
 
@@ -339,7 +216,7 @@ class FeedRunner:
             self._first_interest.set()
 
     async def run(self) -> None:
-        self._stopped.clear()
+        self.started = True
         for sink in self.sinks:
             try:
                 await sink.start()
@@ -350,22 +227,27 @@ class FeedRunner:
         if self._rules_loader is not None:
             await self._reload_rules()
         self._refresh_sinks()
-        await self._apply_subscription()
+        with contextlib.suppress(Exception):
+            await self._apply_subscription()
         self._tasks = [
-            asyncio.create_task(self._consume(), name="feed-consume"),
-            asyncio.create_task(self._publish_loop(), name="feed-publish"),
-            asyncio.create_task(self._control_loop(), name="feed-control"),
-            asyncio.create_task(self._subscription_loop(), name="feed-subscriptions"),
-            asyncio.create_task(self._alert_writer_loop(), name="feed-alert-writer"),
+            start_supervised("feed-consume", self._consume),
+            start_supervised("feed-publish", self._publish_loop),
+            start_supervised("feed-control", self._control_loop),
+            start_supervised("feed-subscriptions", self._subscription_loop),
+            start_supervised("feed-alert-store", self.alert_store.run),
+            start_supervised("feed-heartbeat", self._heartbeat_loop),
         ]
         if self._rules_loader is not None:
-            self._tasks.append(asyncio.create_task(self._rules_loop(), name="feed-rules"))
+            self._tasks.append(start_supervised("feed-rules", self._rules_loop))
         # Hubs answer with their watch lists, so a restarted feed relearns them at once.
-        await self._layer_call(self.layer.group_send, STATUS_GROUP, {"type": "live.hello"})
+        await self.publisher.group_send(STATUS_GROUP, {"type": "live.hello"})
         try:
             await self._stopped.wait()
         finally:
             await self._shutdown()
+
+    def request_stop(self) -> None:
+        self._stopped.set()
 
     async def stop(self) -> None:
         self._stopped.set()
@@ -403,6 +285,7 @@ class FeedRunner:
                     timestamp=datetime.now(UTC),
                 )
             )
+            await self._stopped.wait()
 
     def _on_tick(self, tick: Tick) -> None:
         self.ticks_received += 1
@@ -419,6 +302,7 @@ class FeedRunner:
             self._raise_alert(state, alert, None)
         for user_alert, owners in self.rules.process(tick):
             self._raise_alert(state, user_alert, owners)
+        self._priced.add(ticker)
         if not state.dirty:
             state.dirty = True
             self._dirty.add(ticker)
@@ -428,6 +312,7 @@ class FeedRunner:
         self.alerts_raised += 1
         self.seq += 1
         message = alert.to_wire()
+        message["timestamp"] = format_timestamp(alert.timestamp)
         message = {"type": "alert", **message, "scope": "global" if owners is None else "user"}
         state.alerts.append((owners, message))
         self._urgent.append(
@@ -444,18 +329,14 @@ class FeedRunner:
         )
         self._wake.set()
         for user_id in owners if owners is not None else (None,):
-            try:
-                self._alert_queue.put_nowait((alert, user_id))
-            except asyncio.QueueFull:
-                self.alerts_dropped += 1
-                if self.alerts_dropped in (1, 10, 100) or self.alerts_dropped % 1000 == 0:
-                    logger.warning(
-                        "feed: alert store queue full, %d alert(s) not stored",
-                        self.alerts_dropped,
-                    )
+            self.alert_store.put(alert, user_id)
 
     def _on_status(self, status: ProviderStatus) -> None:
-        self.status = {"type": "status", **status.to_wire()}
+        self.status = {
+            "type": "status",
+            **status.to_wire(),
+            "timestamp": format_timestamp(status.timestamp),
+        }
         self._urgent.append((STATUS_GROUP, {"type": "live.status", "text": dumps(self.status)}))
         self._wake.set()
 
@@ -491,7 +372,7 @@ class FeedRunner:
                     state = self._states.get(message["ticker"])
                     if state is not None and state.dirty:
                         await self._publish_tick(state, loop.time() // interval)
-                await self._layer_call(self.layer.group_send, group, message)
+                await self.publisher.group_send(group, message)
             slot = loop.time() // interval
             for ticker in list(self._dirty):
                 state = self._states[ticker]
@@ -503,9 +384,7 @@ class FeedRunner:
         self._dirty.discard(state.ticker)
         state.last_published = slot
         self.seq += 1
-        self.ticks_published += 1
-        await self._layer_call(
-            self.layer.group_send,
+        published = await self.publisher.group_send(
             ticker_group(state.ticker),
             {
                 "type": "live.tick",
@@ -514,22 +393,48 @@ class FeedRunner:
                 "text": dumps(state.tick_message()),
             },
         )
+        if published:
+            self.ticks_published += 1
+        elif not state.dirty:
+            # Not published (the layer is away): the latest price goes out in a later slot.
+            state.dirty = True
+            self._dirty.add(state.ticker)
 
-    async def _layer_call(self, method, *args) -> bool:
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await self.publisher.group_send(
+                STATUS_GROUP,
+                {"type": "live.heartbeat", "status": dumps(self.status) if self.status else None},
+            )
+            await self._record_prices()
+            self._count_metrics()
+            await asyncio.sleep(self.config.heartbeat_interval)
+
+    async def _record_prices(self) -> None:
+        if self.price_board is None or not self._priced:
+            return
+        priced, self._priced = self._priced, set()
+        prices = {}
+        for ticker in priced:
+            state = self._states[ticker]
+            if state.price is not None and state.timestamp is not None:
+                prices[ticker] = (state.price, state.timestamp)
         try:
-            await method(*args)
-            return True
-        except asyncio.CancelledError:
-            raise
+            await self.price_board.record(prices)
         except Exception as exc:
-            # A full or unreachable layer loses this message; clients resync from snapshots.
-            logger.warning("feed: channel layer %s failed: %s", method.__name__, exc)
-            return False
+            self._priced |= priced
+            logger.warning("feed: recording the latest prices failed: %r", exc)
+
+    def _count_metrics(self) -> None:
+        received, published, raised = self._counted
+        metrics.TICKS_RECEIVED.inc(self.ticks_received - received)
+        metrics.TICKS_PUBLISHED.inc(self.ticks_published - published)
+        metrics.ALERTS_RAISED.inc(self.alerts_raised - raised)
+        self._counted = (self.ticks_received, self.ticks_published, self.alerts_raised)
 
     # -- control: watch lists, snapshots, rule changes ------------------------------------
 
     async def _control_loop(self) -> None:
-        # Same delays as before a Backoff: 1, 2, 4, 8, 10, 10 ... s, no jitter.
         backoff = Backoff(initial=1.0, maximum=10.0, jitter=0.0)
         while True:
             try:
@@ -554,8 +459,7 @@ class FeedRunner:
         elif kind == "feed.snapshot":
             hub = str(message["hub"])
             for ticker in message.get("tickers", ()):
-                await self._layer_call(
-                    self.layer.send,
+                await self.publisher.send(
                     hub,
                     {"type": "live.snapshot", "ticker": ticker, "snapshot": self.snapshot(ticker)},
                 )
@@ -564,7 +468,7 @@ class FeedRunner:
         else:
             logger.warning("feed: unknown control message type %r", kind)
 
-    # -- subscription, rules, storage -----------------------------------------------------
+    # -- subscription, rules --------------------------------------------------------------
 
     def _refresh_sinks(self) -> None:
         targets: dict[str, list[TickSink]] = {}
@@ -628,97 +532,17 @@ class FeedRunner:
             await self._reload_rules()
             self._subscription_changed.set()
 
-    async def _alert_writer_loop(self) -> None:
-        while True:
-            batch = [await self._alert_queue.get()]
-            await self._write_batch(batch)
-
-    async def _write_batch(self, batch: list[tuple[Alert, int | None]]) -> None:
-        while len(batch) < self.config.alert_batch_size and not self._alert_queue.empty():
-            batch.append(self._alert_queue.get_nowait())
-        if self._alert_writer is None:
-            return
-        try:
-            await self._alert_writer(batch)
-            self.alerts_stored += len(batch)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("feed: storing %d alert(s) failed", len(batch))
-
     async def _shutdown(self) -> None:
         await cancel_all(self._tasks)
         self._tasks = []
+        self._count_metrics()
         with contextlib.suppress(Exception):
             await self.provider.close()
-        # Alerts raised before the stop are still stored.
-        while not self._alert_queue.empty():
-            await self._write_batch([self._alert_queue.get_nowait()])
+        # Alerts raised before the stop are still stored (if the database is there).
+        await self.alert_store.drain()
         for sink in self._active_sinks:
             try:
                 await sink.stop()
             except Exception:
                 logger.exception("tick sink %r failed to stop", sink)
         self._active_sinks = []
-
-
-def provider_from_settings() -> MarketDataProvider:
-    """Build the provider named by ``MARKET_DATA_PROVIDER`` with its options from settings."""
-    from django.conf import settings
-
-    name = settings.MARKET_DATA_PROVIDER.strip().lower()
-    options: dict[str, Any] = {}
-    if name == "simulated":
-        options = {
-            "rate": settings.MARKET_SIM_RATE,
-            "jump_interval": settings.MARKET_SIM_JUMP_INTERVAL,
-        }
-        if settings.MARKET_SIM_SEED is not None:
-            options["seed"] = settings.MARKET_SIM_SEED
-    elif name == "replay":
-        options = {
-            "path": settings.MARKET_REPLAY_FILE,
-            "speed": settings.MARKET_REPLAY_SPEED,
-            "loop": settings.MARKET_REPLAY_LOOP,
-            "rebase": settings.MARKET_REPLAY_REBASE,
-        }
-        if not settings.MARKET_REPLAY_FILE:
-            raise ValueError("MARKET_DATA_PROVIDER=replay needs MARKET_REPLAY_FILE (a tick CSV)")
-    elif name == "yahoo":
-        options = {"mode": settings.YAHOO_MODE}
-        if settings.YAHOO_STREAM_URL:
-            options["url"] = settings.YAHOO_STREAM_URL
-    elif name == "websocket":
-        options = {"url": settings.MARKET_WEBSOCKET_URL}
-    return create_provider(name, **options)
-
-
-def sinks_from_settings() -> list[TickSink]:
-    from django.conf import settings
-    from django.utils.module_loading import import_string
-
-    sinks = []
-    for path in settings.FEED_TICK_SINKS:
-        target = import_string(path)
-        # A class or a factory function is called; an object with on_tick is used as is.
-        sink = target() if isinstance(target, type) or not hasattr(target, "on_tick") else target
-        sinks.append(sink)
-    return sinks
-
-
-def feed_from_settings(layer=None) -> FeedRunner:
-    """The deployment's feed runner: provider, alert defaults and sinks from settings."""
-    from channels.layers import get_channel_layer
-    from django.conf import settings
-
-    return FeedRunner(
-        provider_from_settings(),
-        layer if layer is not None else get_channel_layer(),
-        config=FeedConfig(
-            publish_interval=settings.FEED_PUBLISH_INTERVAL,
-            threshold_pct=settings.ALERT_THRESHOLD_PCT,
-            window_seconds=settings.ALERT_WINDOW_SECONDS,
-            average_seconds=settings.MOVING_AVERAGE_SECONDS,
-        ),
-        sinks=sinks_from_settings(),
-    )

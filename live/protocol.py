@@ -7,8 +7,15 @@ Channel-layer traffic, feed -> hubs (one hub per ASGI process):
   ``{"type": "live.alert", "ticker": T, "seq": n, "users": None | [user ids], "text": json}``
   (never coalesced; ``users`` is None for the global rule, else the owners of the rule that
   fired).
-- group ``STATUS_GROUP``: ``{"type": "live.status", "text": json}`` for provider status and
-  ``{"type": "live.hello"}`` when a feed starts (hubs answer with their watch list).
+- group ``STATUS_GROUP``: ``{"type": "live.status", "text": json}`` for provider status,
+  ``{"type": "live.hello"}`` when a feed starts (hubs answer with their watch list) and
+  ``{"type": "live.heartbeat", "status": json | None}`` every ``HEARTBEAT_SECONDS`` (a hub
+  that hears nothing from the feed for ``STALE_AFTER_SECONDS`` tells its sockets that prices
+  are stale).
+
+Every message from the feed also carries ``token`` (the feed's fencing token: 0 in the
+embedded mode, the lease's token in the scaled mode) and ``pid``; a hub ignores a message
+whose token is lower than one it has already seen (a former leader).
 - a hub's own channel: ``{"type": "live.snapshot", "ticker": T, "snapshot": {...}}``.
 
 Hubs -> feed, on the ``CONTROL_CHANNEL``:
@@ -33,6 +40,8 @@ CONTROL_CHANNEL = "feed.control"
 STATUS_GROUP = "live.status"
 HUB_REFRESH_SECONDS = 10.0
 INTEREST_TTL_SECONDS = 35.0
+HEARTBEAT_SECONDS = 1.0
+STALE_AFTER_SECONDS = 3.0
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.")
 

@@ -1,8 +1,9 @@
-"""The process's live runtime: its hub and, in the in-process mode, the feed runner.
+"""The process's live runtime: its hub, its socket quota and, in the embedded mode, the feed.
 
-Started lazily by the first WebSocket connection (daphne has no ASGI lifespan), once per
-event loop. ``FEED_IN_PROCESS`` (default: true with the in-memory channel layer) runs the
-feed as a task of the same loop; otherwise ``python manage.py run_feed`` runs it elsewhere.
+Started lazily by the first WebSocket connection, once per event loop. ``FEED_IN_PROCESS``
+(default: true with the in-memory channel layer) runs the feed as a supervised task of the
+same loop (restarted, and the crash logged, if it ever fails); otherwise
+``python manage.py run_feed`` runs it elsewhere.
 """
 
 from __future__ import annotations
@@ -12,12 +13,22 @@ import contextlib
 import contextvars
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .feed import FeedRunner, feed_from_settings
+from tradepulse.timeutil import format_timestamp
+
+from .factories import (
+    feed_from_settings,
+    hub_from_settings,
+    redis_client,
+    socket_quota_from_settings,
+)
+from .feed import FeedRunner
 from .hub import LiveHub
+from .limits import SocketQuota
 from .protocol import dumps
+from .supervision import cancel_all, start_supervised
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +41,11 @@ class Runtime:
     loop: asyncio.AbstractEventLoop
     ready: asyncio.Future
     hub: LiveHub | None = None
+    quota: SocketQuota | None = None
     feed: FeedRunner | None = None
     feed_task: asyncio.Task | None = None
+    stopping: bool = False
+    tasks: list[asyncio.Task] = field(default_factory=list)
 
 
 _runtime: Runtime | None = None
@@ -59,6 +73,12 @@ async def get_hub() -> LiveHub:
     return await asyncio.shield(runtime.ready)
 
 
+def socket_quota() -> SocketQuota:
+    """The running loop's socket quota (after :func:`get_hub`)."""
+    assert _runtime is not None and _runtime.quota is not None
+    return _runtime.quota
+
+
 async def _start(runtime: Runtime) -> None:
     from channels.layers import get_channel_layer
     from django.conf import settings
@@ -66,7 +86,9 @@ async def _start(runtime: Runtime) -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("live prices need CHANNEL_LAYERS to be configured")
-    runtime.hub = LiveHub(layer)
+    runtime.hub = hub_from_settings(layer)
+    runtime.quota = socket_quota_from_settings(redis_client() if settings.REDIS_URL else None)
+    runtime.tasks.append(start_supervised("socket-quota", runtime.quota.renew_loop))
     if settings.FEED_IN_PROCESS:
         try:
             runtime.feed = feed_factory(layer)
@@ -80,21 +102,21 @@ async def _start(runtime: Runtime) -> None:
                     "provider": settings.MARKET_DATA_PROVIDER,
                     "state": "stale",
                     "reason": f"the price feed cannot start: {exc}",
-                    "timestamp": datetime.now(UTC).isoformat(timespec="microseconds"),
+                    "timestamp": format_timestamp(datetime.now(UTC)),
                 }
             )
         else:
-            runtime.feed_task = asyncio.create_task(_run_feed(runtime.feed), name="live-feed")
+            runtime.feed_task = start_supervised(
+                "live-feed", lambda: _run_feed(runtime, layer), finished=lambda: runtime.stopping
+            )
     await runtime.hub.start()
 
 
-async def _run_feed(feed: FeedRunner) -> None:
-    try:
-        await feed.run()
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        logger.exception("the in-process feed runner stopped")
+async def _run_feed(runtime: Runtime, layer) -> None:
+    # A restart after a crash gets a runner (and provider) of its own.
+    if runtime.feed is None or runtime.feed.started:
+        runtime.feed = feed_factory(layer)
+    await runtime.feed.run()
 
 
 async def shutdown() -> None:
@@ -105,11 +127,13 @@ async def shutdown() -> None:
         return
     if runtime.hub is not None:
         await runtime.hub.stop()
+    runtime.stopping = True
     if runtime.feed is not None:
         await runtime.feed.stop()
     if runtime.feed_task is not None:
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(runtime.feed_task, 5)
+    await cancel_all(runtime.tasks)
 
 
 def ensure_started() -> None:

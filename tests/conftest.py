@@ -9,11 +9,14 @@ import pytest
 
 from scripts.check_services import reachable
 
-pytest_plugins = (
-    ["tests.support.s3"]
-    if os.path.exists(os.path.join(os.path.dirname(__file__), "support", "s3.py"))
-    else []
-)
+pytest_plugins = [
+    "tests.support.servers",
+    *(
+        ["tests.support.s3"]
+        if os.path.exists(os.path.join(os.path.dirname(__file__), "support", "s3.py"))
+        else []
+    ),
+]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -88,19 +91,24 @@ def other_user(make_user):
 
 
 def _client_for(user):
-    from rest_framework.authtoken.models import Token
+    """An APIClient sending ``Authorization: Token KEY`` for a new hashed (knox) token of
+    ``user``; ``client.token`` is the key (for WebSocket auth messages), ``client.user`` the
+    user."""
     from rest_framework.test import APIClient
 
+    from api.tokens import token_issue
+
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = token_issue(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     client.user = user
+    client.token = key
     return client
 
 
 @pytest.fixture
 def api(user):
-    """An API client authenticated as ``user`` with a DRF token."""
+    """An API client authenticated as ``user`` with an API token (``api.token`` is the key)."""
     return _client_for(user)
 
 

@@ -16,6 +16,11 @@ _TICKER_RE = re.compile(r"^\^?[A-Z0-9]{1,12}(?:[.\-][A-Z0-9]{1,12})*(?:=[A-Z]{1,
 class InvalidTicker(ValueError):
     """Raised when a string does not look like a market symbol."""
 
+    status_code = 400  # how an HTTP API answers it (read by ``api.errors``)
+
+    def as_body(self) -> dict[str, list[str]]:
+        return {"ticker": [str(self)]}
+
 
 def normalise_ticker(value: object) -> str:
     """Return ``value`` upper-cased and stripped if it looks like a real symbol.

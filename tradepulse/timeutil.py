@@ -32,7 +32,13 @@ def parse_datetime_utc(value: object) -> datetime:
         raise InvalidTimestamp("Timestamp must be an ISO 8601 string.")
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:59-01:00 or 0001-01-01T00:00:00+01:00: not representable in UTC.
+        raise InvalidTimestamp(
+            f"'{value}' is outside the supported range (0001-01-01 to 9999-12-31 in UTC)."
+        ) from None
 
 
 def parse_date_or_datetime(value: str) -> tuple[datetime, bool]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from tradepulse.analysis.schema import format_decimal
@@ -24,6 +24,9 @@ MAX_QUANTITY = Decimal("1000000000000")
 # Clocks drift: a trade stamped a few minutes ahead is accepted, further is refused.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MIN_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
+_STEP = Decimal(1).scaleb(-DECIMAL_PLACES)
+# Room for every digit below MAX_PRICE at DECIMAL_PLACES places, so quantize never fails.
+_EXACT = Context(prec=MAX_DIGITS + 2)
 
 __all__ = [
     "FIELDS",
@@ -41,9 +44,14 @@ REQUIRED = ("ticker", "side", "price", "quantity")
 class TradeFieldErrors(ValueError):
     """Bad trade input; ``errors`` maps each bad field name to its messages."""
 
+    status_code = 400  # how an HTTP API answers it (read by ``api.errors``)
+
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
         self.errors = errors
+
+    def as_body(self) -> dict[str, list[str]]:
+        return self.errors
 
 
 def parse_decimal(value: Any, field: str, *, maximum: Decimal) -> Decimal:
@@ -66,18 +74,16 @@ def parse_decimal(value: Any, field: str, *, maximum: Decimal) -> Decimal:
         raise ValueError("A number is required.")
     if not number.is_finite():
         raise ValueError("A finite number is required.")
+    # Checked on the number as written, before anything rounds it: 1e-999999999999 or
+    # 0.999999999999999999999 must be refused, not become 0 or 1.
     if number <= 0:
         raise ValueError(f"{field.capitalize()} must be greater than 0.")
     if number >= maximum:
         raise ValueError(f"{field.capitalize()} must be less than {maximum:,}.")
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > DECIMAL_PLACES:
-        stripped = number.normalize()
-        exp2 = stripped.as_tuple().exponent
-        if isinstance(exp2, int) and -exp2 > DECIMAL_PLACES:
-            raise ValueError(f"Ensure that there are no more than {DECIMAL_PLACES} decimal places.")
-        number = stripped
-    return number
+    exact = number.quantize(_STEP, context=_EXACT)
+    if exact != number:
+        raise ValueError(f"{field.capitalize()} may have at most {DECIMAL_PLACES} decimal places.")
+    return exact
 
 
 def clean_trade(

@@ -17,17 +17,11 @@ from algo.api.serializers import (
     backtest_summary,
     paper_session_data,
 )
-from algo.errors import FieldError, MarketDataUnavailable, RunNotReady
 from algo.models import PaperSession
 from algo.selectors import backtest_queryset, paper_session_queryset, positions_list
 from algo.services import backtest_create, backtest_plot, paper_session_start, paper_session_stop
-from api import errors
 from api.pagination import KeysetPagination
 from tradepulse.symbols import InvalidTicker, normalise_ticker
-
-errors.register(FieldError, 400, lambda exc: {exc.field: [exc.message]})
-errors.register(MarketDataUnavailable, 502, lambda exc: {"detail": str(exc), "field": "ticker"})
-errors.register(RunNotReady, 409)
 
 BACKTEST_FIELDS = (
     "fast",
@@ -45,18 +39,11 @@ BACKTEST_FIELDS = (
 )
 
 
-class _ModelKeysetPagination(KeysetPagination):
-    """The ledger's keyset pages over model rows ordered by another time column."""
-
-    def _get(self, row, name):
-        return getattr(row, self.timestamp_field if name == "timestamp" else name)
-
-
-class CreatedPagination(_ModelKeysetPagination):
+class CreatedPagination(KeysetPagination):
     timestamp_field = "created_at"
 
 
-class StartedPagination(_ModelKeysetPagination):
+class StartedPagination(KeysetPagination):
     timestamp_field = "started_at"
 
 

@@ -1,8 +1,9 @@
 """The trade-analysis endpoints: run a day's analysis, read a saved one.
 
-Any signed-in user may use both: the analysis is aggregate per ticker and has no user column,
-so it shows nothing of another user's individual trades. Runs are throttled separately
-(``TRADE_ANALYSIS_RATE``) because each one may start a Lambda invocation.
+The analysis covers every user's trades of the day. It is aggregate per ticker, but a ticker
+traded by one user that day shows exactly that user's trades, so by default only staff may run
+or read it (``TRADE_ANALYSIS_ACCESS="users"`` opens it to every signed-in user). Runs are
+throttled separately (``TRADE_ANALYSIS_RATE``) because each one may start a Lambda invocation.
 """
 
 from __future__ import annotations
@@ -14,23 +15,26 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import errors
+from api.permissions import IsAuthenticatedThrottled
 from api.throttling import AnonWindowThrottle, UserWindowThrottle
 from cloud.analysis import configured_backend, saved_analysis
 from cloud.api.serializers import AnalysisOutcomeSerializer, SavedAnalysisSerializer
 from cloud.destinations import configured_destination
-from cloud.exceptions import AnalysisBackendError, AnalysisTimeout, InvalidDestination
 from tradepulse.analysis import InvalidDate, parse_day
 
 
-def _outcome_body(status_code: int):
-    return lambda exc: {"statusCode": status_code, "message": str(exc)}
+class CanSeeAllUsersAnalysis(IsAuthenticatedThrottled):
+    """Signed in, and staff unless ``TRADE_ANALYSIS_ACCESS`` is ``"users"``."""
 
+    message = (
+        "The trade analysis covers every user's trades: it needs a staff account "
+        "(TRADE_ANALYSIS_ACCESS)."
+    )
 
-# Subclass before base class: the first match wins.
-errors.register(AnalysisTimeout, 504, _outcome_body(504))
-errors.register(AnalysisBackendError, 502, _outcome_body(502))
-errors.register(InvalidDestination, 502, _outcome_body(502))
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        return settings.TRADE_ANALYSIS_ACCESS == "users" or request.user.is_staff
 
 
 class AnalysisRunThrottle(UserWindowThrottle):
@@ -55,6 +59,7 @@ _FAILURE = OpenApiResponse(
 
 
 class TradeAnalysisView(APIView):
+    permission_classes = [CanSeeAllUsersAnalysis]
     throttle_classes = [AnonWindowThrottle, UserWindowThrottle, AnalysisRunThrottle]
 
     @extend_schema(
@@ -64,7 +69,8 @@ class TradeAnalysisView(APIView):
             "Runs the analysis of the day's export through the configured backend (in-process, "
             "AWS Lambda or its API Gateway endpoint) and answers with its status and message, "
             "as the HTTP status too. 404: no export for that day; 422: the export is malformed; "
-            "502: the backend or the storage failed; 504: the backend did not answer in time."
+            "502: the backend or the storage failed; 504: the backend did not answer in time. "
+            "Staff only unless TRADE_ANALYSIS_ACCESS=users (403 otherwise)."
         ),
         parameters=[
             OpenApiParameter(
@@ -78,6 +84,7 @@ class TradeAnalysisView(APIView):
         responses={
             200: AnalysisOutcomeSerializer,
             400: OpenApiResponse(description='Missing or invalid date: {"date": ["..."]}'),
+            403: OpenApiResponse(description="Not staff (see TRADE_ANALYSIS_ACCESS)"),
             404: _FAILURE,
             422: _FAILURE,
             502: _FAILURE,
@@ -102,6 +109,8 @@ class TradeAnalysisView(APIView):
 
 
 class SavedAnalysisView(APIView):
+    permission_classes = [CanSeeAllUsersAnalysis]
+
     @extend_schema(
         operation_id="trade_analysis_saved",
         summary="The saved analysis of one day",
@@ -113,6 +122,7 @@ class SavedAnalysisView(APIView):
         responses={
             200: SavedAnalysisSerializer,
             400: OpenApiResponse(description='Invalid date: {"date": ["..."]}'),
+            403: OpenApiResponse(description="Not staff (see TRADE_ANALYSIS_ACCESS)"),
             404: OpenApiResponse(description="No analysis saved for that day"),
             502: _FAILURE,
         },

@@ -6,7 +6,7 @@ datetime (read as UTC without an offset). Bad values are a 400 naming the parame
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import django_filters
@@ -67,7 +67,12 @@ class SideField(LowercaseChoiceField):
 def upper_bound(end: tuple[datetime, bool]) -> tuple[datetime, bool]:
     """``(instant, inclusive)`` for an end parameter: a day ends before the next midnight."""
     instant, is_date = end
-    return (instant + timedelta(days=1), False) if is_date else (instant, True)
+    if not is_date:
+        return instant, True
+    if instant.date() == date.max:
+        # The day after 9999-12-31 does not exist: the day's last instant is inclusive.
+        return datetime.max.replace(tzinfo=UTC), True
+    return instant + timedelta(days=1), False
 
 
 class TradeFilterForm(forms.Form):

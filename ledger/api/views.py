@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from api import errors
+from api.errors import DomainError
 from api.pagination import KeysetPagination
 from api.renderers import CSVRenderer, stream_csv
 from ledger import idempotency
@@ -38,15 +38,15 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 MAX_BULK_ERRORS = 100
 
 
-class BulkValidationError(Exception):
+class BulkValidationError(DomainError):
     """Per-item errors of a bulk request: ``[{"index": i, "<field>": [...]}, ...]``."""
 
     def __init__(self, errors: list[dict]):
         super().__init__(f"{len(errors)} invalid trade(s)")
         self.errors = errors
 
-
-errors.register(BulkValidationError, 400, lambda exc: {"errors": exc.errors})
+    def as_body(self) -> dict:
+        return {"errors": self.errors}
 
 
 def run_idempotent(request, handler):

@@ -7,7 +7,7 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import errors
+from api.errors import DomainError
 from api.pagination import KeysetPagination
 from live.api.filters import AlertFilter
 from live.api.serializers import AlertRuleSerializer, AlertRulesSerializer, AlertSerializer
@@ -17,15 +17,15 @@ from live.services import alert_rules_replace
 MAX_RULES = 100
 
 
-class AlertRulesInvalid(Exception):
+class AlertRulesInvalid(DomainError):
     """Per-item errors of a rules PUT: ``[{"index": i, "<field>": [...]}, ...]``."""
 
     def __init__(self, errors: list[dict]):
         super().__init__(f"{len(errors)} invalid rule(s)")
         self.errors = errors
 
-
-errors.register(AlertRulesInvalid, 400, lambda exc: {"rules": exc.errors})
+    def as_body(self) -> dict:
+        return {"rules": self.errors}
 
 
 class AlertViewSet(viewsets.GenericViewSet):

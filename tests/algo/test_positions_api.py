@@ -68,32 +68,46 @@ def test_selling_more_than_held_shows_a_short(api, user):
     assert row["market_value"] == "-270" and row["unrealized_pnl"] == "0"
 
 
-def test_a_live_price_is_used_when_the_feed_has_one(api, user):
-    from django.core.cache import cache
+def _feed_published(prices):
+    """What the in-process feed writes on its price board about once a second."""
+    import asyncio
+    from datetime import UTC, datetime
 
-    from algo.paper import PRICE_CACHE_PREFIX
+    from live.prices import LocalPriceBoard
 
+    now = datetime.now(UTC)
+    asyncio.run(LocalPriceBoard().record({t: (p, now) for t, p in prices.items()}))
+
+
+def test_a_live_price_is_used_when_the_feed_has_one(api, user, monkeypatch):
+    monkeypatch.setattr("live.prices._local", {})
     trade(user, "NVDA", "buy", "100.5", "2", 0)
-    cache.set(PRICE_CACHE_PREFIX + "NVDA", 103.25)
+    _feed_published({"NVDA": 103.25})
     row = by_ticker(api.get("/api/positions/"))["NVDA"]
     assert row["price_source"] == "live" and row["last_price"] == "103.25"
     assert row["market_value"] == "206.5" and row["unrealized_pnl"] == "5.5"
 
 
-def test_the_in_process_feed_price_comes_first(api, user, monkeypatch):
-    from live import runtime
+@pytest.mark.redis
+def test_the_feed_price_comes_from_redis_in_the_scaled_mode(api, user, settings):
+    import asyncio
+    from datetime import UTC, datetime
 
-    class State:
-        price = 99.5
+    import redis.asyncio
 
-    class Feed:
-        def state(self, ticker):
-            return State() if ticker == "AMD" else None
+    from live.prices import PRICES_KEY, RedisPriceBoard
+    from tests.conftest import redis_url
 
-    class Current:
-        feed = Feed()
+    settings.FEED_IN_PROCESS = False
+    settings.REDIS_URL = redis_url()
 
-    monkeypatch.setattr(runtime, "current", lambda: Current())
+    async def feed_process_writes():  # as run_feed does, from its own process
+        client = redis.asyncio.Redis.from_url(redis_url())
+        await client.delete(PRICES_KEY)
+        await RedisPriceBoard(client).record({"AMD": (99.5, datetime.now(UTC))})
+        await client.aclose()
+
+    asyncio.run(feed_process_writes())
     trade(user, "AMD", "buy", "100", "1", 0)
     row = by_ticker(api.get("/api/positions/"))["AMD"]
     assert (row["price_source"], row["last_price"], row["unrealized_pnl"]) == (

@@ -15,6 +15,16 @@ RUN = "/api/trade-analysis/"
 SAVED = "/api/trade-analysis/2025-01-20/"
 
 
+@pytest.fixture
+def user(make_user):
+    """The analysis covers every user's trades: its callers here are staff unless a test says
+    otherwise (``other_api`` is not)."""
+    staff = make_user("alice")
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+    return staff
+
+
 def export(day="2025-01-20"):
     call_command("export_trades", f"--date={day}", stdout=StringIO(), stderr=StringIO())
 
@@ -115,11 +125,26 @@ def test_endpoints_need_authentication(anon, export_dir):
     assert anon.get(SAVED).status_code == 401
 
 
-def test_any_signed_in_user_may_run_and_read(api, other_api, export_dir, day_trades):
+def test_only_staff_may_run_and_read_the_all_users_analysis(api, other_api, export_dir, day_trades):
+    export()
+    assert api.user.is_staff and not other_api.user.is_staff
+
+    refused = other_api.get(RUN, {"date": "2025-01-20"})
+    assert refused.status_code == 403
+    assert "staff" in refused.json()["detail"]
+    assert api.get(RUN, {"date": "2025-01-20"}).status_code == 200
+    assert other_api.get(SAVED).status_code == 403
+    assert api.get(SAVED).status_code == 200
+
+
+def test_every_signed_in_user_may_when_access_is_users(
+    api, other_api, export_dir, day_trades, settings
+):
+    settings.TRADE_ANALYSIS_ACCESS = "users"
     export()
 
     assert other_api.get(RUN, {"date": "2025-01-20"}).status_code == 200
-    assert api.get(SAVED).status_code == 200
+    assert other_api.get(SAVED).status_code == 200
 
 
 def test_http_backend_end_to_end_through_api_gateway(

@@ -107,3 +107,27 @@ def test_copy_works_with_the_debug_cursor(day_trades, settings):
     settings.DEBUG = True
 
     assert csv_of(DAY, method="copy")[0] == expected_csv(day_trades)
+
+
+@pytest.mark.parametrize(
+    "method", ["orm", pytest.param("copy", marks=pytest.mark.postgres)], ids=["orm", "copy"]
+)
+def test_export_escapes_user_names_and_tickers_a_spreadsheet_would_run(
+    method, make_user, make_trade
+):
+    names = ["+1+1", "@SUM", "-2+3", "-5", "plain"]
+    at = "2025-01-20T10:00:00+00:00"
+    ids = [make_trade(make_user(name), "AAPL", "buy", "1", "2", at).id for name in names]
+    ids.append(make_trade(make_user("carol"), "=1+1", "sell", "3", "4", at).id)
+
+    body, _ = csv_of(DAY, method=method)
+
+    assert body.decode().splitlines()[1:] == [
+        f"{ids[0]},'+1+1,AAPL,buy,1,2,2025-01-20T10:00:00.000000Z",
+        f"{ids[1]},'@SUM,AAPL,buy,1,2,2025-01-20T10:00:00.000000Z",
+        f"{ids[2]},'-2+3,AAPL,buy,1,2,2025-01-20T10:00:00.000000Z",
+        # A plain number is a number, not a formula: left as it is.
+        f"{ids[3]},-5,AAPL,buy,1,2,2025-01-20T10:00:00.000000Z",
+        f"{ids[4]},plain,AAPL,buy,1,2,2025-01-20T10:00:00.000000Z",
+        f"{ids[5]},carol,'=1+1,sell,3,4,2025-01-20T10:00:00.000000Z",
+    ]

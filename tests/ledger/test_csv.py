@@ -93,3 +93,42 @@ def test_downloaded_csv_imports_back(api, user, other_user, tmp_path):
         "12.5",
         "2025-01-15T10:00:00+00:00",
     )
+
+
+def test_csv_download_escapes_text_a_spreadsheet_would_run(api, user):
+    # The admin stores a ticker as typed (upper-cased); the API's ticker rule is not applied.
+    add_trade(user, ticker="=HYPERLINK(1)", price="2.5", timestamp="2025-01-15T10:00:00Z")
+    _, text = download(api, format="csv")
+    row = next(csv.DictReader(io.StringIO(text)))
+    assert row["ticker"] == "'=HYPERLINK(1)"
+    assert row["price"] == "2.5"
+
+
+def test_csv_renderer_escapes_error_cells():
+    from api.renderers import CSVRenderer
+
+    body = CSVRenderer().render({"side": ["-1+1 is not a side"], "@x": "+y"}).decode()
+    assert body.splitlines() == ["field,message", "side,'-1+1 is not a side", "'@x,'+y"]
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-12.5", "-12.5"),
+        ("+3", "+3"),
+        ("AAPL", "AAPL"),
+        ("", ""),
+        (7, 7),
+        (None, None),
+    ],
+)
+def test_escape_cell(value, written):
+    from tradepulse.csvcells import escape_cell
+
+    assert escape_cell(value) == written

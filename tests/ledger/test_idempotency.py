@@ -81,19 +81,16 @@ def test_overlong_key_is_400(api):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_requests_with_one_key_create_one_trade(make_user):
+def test_two_concurrent_requests_with_one_key_create_one_trade(api):
     """Both requests race through real PostgreSQL connections; exactly one trade results."""
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    user = make_user("racer")
-    token = Token.objects.create(user=user)
     barrier = threading.Barrier(8)
     statuses = []
 
     def worker():
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api.token}")
         barrier.wait()
         try:
             statuses.append(post(client, key="race").status_code)
@@ -105,11 +102,11 @@ def test_two_concurrent_requests_with_one_key_create_one_trade(make_user):
         t.start()
     for t in threads:
         t.join()
-    assert Trade.objects.filter(owner=user).count() == 1
+    assert Trade.objects.filter(owner=api.user).count() == 1
     assert statuses.count(201) >= 1
     assert set(statuses) <= {201, 409}
     # Once the first has finished, every retry replays it.
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api.token}")
     assert post(client, key="race").status_code == 201
-    assert Trade.objects.filter(owner=user).count() == 1
+    assert Trade.objects.filter(owner=api.user).count() == 1

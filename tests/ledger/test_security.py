@@ -103,14 +103,40 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     assert "no issues" in result.stdout
 
 
-def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
+def _import_production_settings(tmp_path, secret_key):
     env = {**os.environ, "DJANGO_DEBUG": "0", "SQLITE_PATH": str(tmp_path / "db.sqlite3")}
     env.pop("DJANGO_SECRET_KEY", None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    if secret_key is not None:
+        env["DJANGO_SECRET_KEY"] = secret_key
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
+
+
+@pytest.mark.parametrize(
+    ("secret_key", "says"),
+    [
+        (None, "missing or empty"),
+        ("", "missing or empty"),
+        ("   ", "missing or empty"),
+        ("insecure-development-key-" + "x" * 40, "public development key"),
+    ],
+)
+def test_production_settings_refuse_a_missing_empty_or_public_secret_key(
+    tmp_path, secret_key, says
+):
+    result = _import_production_settings(tmp_path, secret_key)
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert "DJANGO_SECRET_KEY" in result.stderr and says in result.stderr
+
+
+def test_production_settings_accept_a_real_secret_key(tmp_path):
+    result = _import_production_settings(tmp_path, "k" * 30 + "-production-secret-" + "z" * 30)
+    assert result.returncode == 0, result.stderr
 
 
 def test_token_of_an_inactive_user_is_refused(api, user):

@@ -13,6 +13,7 @@ import pytest
 from tradepulse.market import MarketDataProvider, ProviderState, Tick
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 T0 = datetime(2025, 1, 20, 14, 30, tzinfo=UTC)
 
 
@@ -113,10 +114,8 @@ def session_cookie(transactional_db, user):
 
 
 @pytest.fixture
-def token(transactional_db, user) -> str:
-    from rest_framework.authtoken.models import Token
-
-    return Token.objects.create(user=user).key
+def token(transactional_db, api) -> str:
+    return api.token
 
 
 @pytest.fixture
@@ -130,10 +129,14 @@ async def connect(transactional_db):
 
     opened = []
 
-    async def open_socket(ticker: str, headers=None, path=None):
+    async def open_socket(ticker: str, headers=None, path=None, scheme="ws"):
+        headers = list(headers or [ORIGIN])
+        if not any(name == b"host" for name, _ in headers):
+            headers.append(HOST)  # as every browser and client library sends
         communicator = WebsocketCommunicator(
-            application, path or f"/ws/stocks/{ticker}/", headers=headers or [ORIGIN]
+            application, path or f"/ws/stocks/{ticker}/", headers=headers
         )
+        communicator.scope["scheme"] = scheme  # read when the application starts
         connected, _ = await communicator.connect(timeout=5)
         opened.append(communicator)
         communicator.connected = connected

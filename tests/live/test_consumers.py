@@ -9,6 +9,7 @@ import pytest
 
 from tests.live.conftest import ORIGIN, T0, receive_until
 from tradepulse.market import ProviderState
+from tradepulse.timeutil import format_timestamp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,7 +111,7 @@ async def test_ticks_and_alerts_reach_the_socket(connect, session_cookie, script
     await provider.push("TSLA", 400.0, T0)
     tick = (await receive_until(ws, lambda m: m["type"] == "tick"))[-1]
     assert tick["ticker"] == "TSLA" and tick["price"] == 400.0
-    assert tick["timestamp"] == T0.isoformat(timespec="microseconds")
+    assert tick["timestamp"] == format_timestamp(T0)
     assert tick["moving_average"] == 400.0 and tick["change_pct"] == 0.0
 
     await provider.push("TSLA", 388.0, T0 + timedelta(seconds=5))  # -3 %

@@ -15,6 +15,7 @@ from live.models import Alert, AlertRule
 from live.protocol import ticker_group
 from tests.live.conftest import ORIGIN, T0, ScriptedProvider, receive_until, spike_rows, ticks_csv
 from tradepulse.market import Tick
+from tradepulse.timeutil import format_timestamp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +44,7 @@ async def test_replayed_spike_reaches_the_socket_and_is_stored(
     assert ticks, "no tick before the alert"
     alert = seen[-1]
     assert alert["ticker"] == "AAPL" and alert["direction"] == "up"
-    assert alert["timestamp"] == (T0 + timedelta(seconds=20)).isoformat(timespec="microseconds")
+    assert alert["timestamp"] == format_timestamp(T0 + timedelta(seconds=20))
     assert ticks[-1]["price"] == alert["price"] == 103.0
 
     rows = await wait_for_rows(lambda: Alert.objects.all(), 1)

@@ -19,7 +19,7 @@ class ListWatcher:
         self.user_id = user_id
         self.texts: list[str] = []
 
-    async def send_text(self, text: str) -> None:
+    def send_text(self, text: str) -> None:
         self.texts.append(text)
 
 

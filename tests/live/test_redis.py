@@ -23,6 +23,7 @@ def redis_layers(settings):
         }
     }
     settings.FEED_IN_PROCESS = False
+    settings.REDIS_URL = redis_url()
     yield
 
 

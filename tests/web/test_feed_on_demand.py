@@ -30,6 +30,8 @@ def started(monkeypatch, settings):
         """Reads the database once, after the request that started it has ended (as the
         paper sink does on its first refresh), then idles."""
 
+        started = False
+
         async def run(self):
             from channels.db import database_sync_to_async
 

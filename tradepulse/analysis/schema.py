@@ -6,6 +6,9 @@ Format (UTF-8, comma separated, ``\\r\\n`` or ``\\n`` line endings, fixed header
     42,alice,AAPL,buy,187.25,10,2025-01-20T14:30:00.123456Z
 
 - ``side`` is ``buy`` or ``sell``.
+- ``user`` and ``ticker`` are written spreadsheet-safe (``tradepulse.csvcells``): one that
+  begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``
+  (user ``+1+1`` is written ``'+1+1``).
 - ``price`` and ``quantity`` are exact decimals greater than zero, written in plain notation
   (no exponent) without trailing zeros: ``187.25``, ``10``, ``0.0001``.
 - ``timestamp`` is written in one canonical form, UTC with microseconds and a ``Z`` suffix:
@@ -21,6 +24,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
+
+from tradepulse.csvcells import escape_cell
 
 HEADER: tuple[str, ...] = ("trade_id", "user", "ticker", "side", "price", "quantity", "timestamp")
 HEADER_LINE = ",".join(HEADER)
@@ -113,14 +118,15 @@ def format_row(
     """The CSV fields of one trade in header order, ready for ``csv.writer.writerow``.
 
     ``side`` is written in lower case; raises ``ValueError`` if it is not buy or sell.
+    ``user`` and ``ticker`` are escaped against spreadsheet formulas (``escape_cell``).
     """
     side = side.lower()
     if side not in SIDES:
         raise ValueError(f"side must be 'buy' or 'sell', not {side!r}")
     return [
         str(trade_id),
-        user,
-        ticker,
+        escape_cell(user),
+        escape_cell(ticker),
         side,
         format_decimal(price),
         format_decimal(quantity),

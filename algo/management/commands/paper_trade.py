@@ -70,7 +70,7 @@ class Command(BaseCommand):
         )
 
     async def _run(self, session: PaperSession) -> None:
-        from live.feed import provider_from_settings
+        from live.factories import provider_from_settings
 
         def report(session_id, fill):
             self.stdout.write(

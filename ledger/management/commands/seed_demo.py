@@ -1,3 +1,4 @@
+import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -5,9 +6,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from api.tokens import token_issue
 from ledger.models import Trade
 
 SAMPLE_TRADES = [
@@ -43,26 +45,65 @@ def _add_sample_trades(user) -> int:
 
 class Command(BaseCommand):
     help = (
-        "Create the demo user, its API token and, on its first run, a few sample trades "
-        "(safe to run twice: trades deleted later stay deleted)."
+        "Create the demo user (never staff), an API token and, on the user's first run, a few "
+        "sample trades (safe to run twice: trades deleted later stay deleted). With "
+        "DJANGO_DEBUG=0 it does nothing unless --in-production (or DEMO_USER_IN_PRODUCTION=1) asks for it; the user then gets a random password, printed "
+        "once."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--in-production",
+            action="store_true",
+            help="create the demo user even with DJANGO_DEBUG=0 (random password)",
+        )
+
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args, in_production=False, **options):
         User = get_user_model()
-        username, password = settings.DEMO_USERNAME, settings.DEMO_PASSWORD
-        user, created = User.objects.get_or_create(username=username)
-        if created:
-            user.set_password(password)
-            user.is_staff = True
-            user.is_superuser = True
-            user.save()
-        token, _ = Token.objects.get_or_create(user=user)
+        username = settings.DEMO_USERNAME
+        production = not settings.DEBUG
+        user = User.objects.filter(username=username).first()
+        if user is not None and (user.is_staff or user.is_superuser):
+            # Older versions made the demo user a superuser with a published password.
+            user.is_staff = user.is_superuser = False
+            user.save(update_fields=["is_staff", "is_superuser"])
+            self.stdout.write(f"Demo user {username} is no longer staff or superuser.")
+        wanted = not production or in_production or settings.DEMO_USER_IN_PRODUCTION
+        if production and user is not None and user.check_password(settings.DEMO_PASSWORD):
+            # The published password must not open a production server.
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            self.stdout.write(f"Demo user {username}: the published password no longer works.")
+        if not wanted:
+            self.stdout.write(
+                "No demo user: DJANGO_DEBUG=0. Run `seed_demo --in-production` (or set "
+                "DEMO_USER_IN_PRODUCTION=1) to create one with a random password."
+            )
+            return
+        password_line = "(unchanged)"
+        created = False
+        if user is None or (production and not user.has_usable_password()):
+            password = secrets.token_urlsafe(18) if production else settings.DEMO_PASSWORD
+            if user is None:
+                user = User.objects.create_user(username=username, password=password)
+                created = True
+            else:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            password_line = password + ("   (shown only now)" if production else "")
+        elif not production and user.check_password(settings.DEMO_PASSWORD):
+            password_line = settings.DEMO_PASSWORD
+        live_tokens = user.auth_token_set.filter(
+            Q(expiry__isnull=True) | Q(expiry__gt=timezone.now())
+        )
+        if live_tokens.exists():
+            token_line = f"(issued before; `manage.py create_api_token {username}` makes another)"
+        else:
+            _, key = token_issue(user=user)
+            token_line = f"{key}   (shown only now)"
         added = _add_sample_trades(user) if created else 0
         self.stdout.write(f"Demo user:  {username}")
-        if user.check_password(password):
-            self.stdout.write(f"Password:   {password}")
-        else:
-            self.stdout.write("Password:   (changed since the demo user was created)")
-        self.stdout.write(f"API token:  {token.key}")
+        self.stdout.write(f"Password:   {password_line}")
+        self.stdout.write(f"API token:  {token_line}")
         self.stdout.write(f"Sample trades added: {added}")

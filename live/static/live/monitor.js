@@ -244,7 +244,9 @@
         setConnection("idle", "Not connected");
         return;
       }
-      // Exponential backoff with jitter: 0.5 s, 1 s, 2 s ... up to 15 s.
+      // Any other close (the server restarting, a slow-client close 4408, too many open
+      // sockets 4429): exponential backoff with jitter, 0.5 s, 1 s, 2 s ... up to 15 s; the
+      // new socket starts from fresh snapshots.
       const delay = Math.min(15000, 500 * 2 ** retry) * (0.75 + Math.random() * 0.5);
       retry += 1;
       setConnection("reconnecting", "Disconnected, retrying in " + Math.round(delay / 1000) + " s");
@@ -255,9 +257,10 @@
   function handleError(message) {
     formError.textContent = message.reason;
     if (message.error === "invalid_ticker") {
-      const bad = typeof message.ticker === "string" ? message.ticker.toUpperCase() : null;
+      const named = Array.isArray(message.tickers) ? message.tickers : [message.ticker];
+      const bad = new Set(named.filter((t) => typeof t === "string").map((t) => t.toUpperCase()));
       for (const ticker of [...cards.keys()]) {
-        if (ticker === bad || (message.code === 4400 && !TICKER_RE.test(ticker))) {
+        if (bad.has(ticker) || (message.code === 4400 && !TICKER_RE.test(ticker))) {
           cards.get(ticker).chart.remove();
           cards.get(ticker).node.remove();
           cards.delete(ticker);

@@ -1,0 +1,36 @@
+"""TradePulse's URLs plus views that fail on purpose, for tests against a served process."""
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.urls import path
+
+from config.urls import urlpatterns as tradepulse_urlpatterns
+
+
+class Boom(RuntimeError):
+    pass
+
+
+def fail_before_response(request):
+    raise Boom(f"failed before the response: {request.GET.get('mark', '')}")
+
+
+def fail_mid_stream(request):
+    mark = request.GET.get("mark", "")
+
+    async def body():
+        yield b"first line of a response that fails\n"
+        raise Boom(f"failed mid-stream: {mark}")
+
+    return StreamingHttpResponse(body(), content_type="text/plain")
+
+
+def ok(request):
+    return HttpResponse("ok")
+
+
+urlpatterns = [
+    path("test/fail-before-response", fail_before_response),
+    path("test/fail-mid-stream", fail_mid_stream),
+    path("test/ok", ok),
+    *tradepulse_urlpatterns,
+]
