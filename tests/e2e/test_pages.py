@@ -44,7 +44,7 @@ def shoot(page, name: str) -> None:
     folder = os.environ.get("TRADEPULSE_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(folder) / f"page-{name}.png"), full_page=True)
 
 
 def sign_in(page, base: str) -> None:

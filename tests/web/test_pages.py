@@ -592,10 +592,12 @@ def test_other_users_sessions_cannot_be_stopped(web, other_user):
 # -- first steps -------------------------------------------------------------------------
 
 
-def test_seed_demo_never_brings_deleted_sample_trades_back(db):
+def test_seed_demo_never_brings_deleted_sample_trades_back(db, settings):
     from django.core.management import call_command
 
+    settings.DEBUG = True
     call_command("seed_demo", stdout=io.StringIO())
+    assert Trade.objects.filter(owner__username="demo").count() == 5
     Trade.objects.filter(owner__username="demo").first().delete()
     left = Trade.objects.count()
     call_command("seed_demo", stdout=io.StringIO())
