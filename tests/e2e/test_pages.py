@@ -60,7 +60,6 @@ def test_sign_in_lands_on_the_dashboard(server, page):
 
     page.goto(server.base + "/web/trades/")
     assert "/web/login/?next=/web/trades/" in page.url
-    shoot(page, "login")
     page.fill("#id_username", USERNAME)
     page.fill("#id_password", "wrong")
     page.click("button[type=submit]")
