@@ -68,7 +68,7 @@ test-postgres: install-dev
 	@status=0; $(BIN)/python scripts/check_services.py postgres || status=$$?; \
 	if [ $$status -eq 0 ]; then \
 		env -u DB_NAME DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -m "not browser" \
-			$(wildcard tests/ledger tests/config tests/cloud tests/live tests/algo); \
+			$(wildcard tests/ledger tests/config tests/cloud tests/live tests/algo tests/web); \
 	elif [ $$status -ne 3 ]; then exit 1; fi
 
 $(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev
