@@ -49,6 +49,7 @@ run-scaled: install
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install-dev
 	$(BIN)/ruff check --fix .
@@ -81,10 +82,11 @@ bench: $(VENV)/.installed-bench
 	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/cloud.py $(BENCH_ARGS)
 	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/analysis.py $(BENCH_ARGS)
 	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/live_detector.py $(BENCH_ARGS)
+	env -u PYTHONPYCACHEPREFIX $(BIN)/python bench/readers.py $(BENCH_ARGS)
 	$(foreach b,$(wildcard bench/live.py bench/backtest.py),env -u PYTHONPYCACHEPREFIX $(BIN)/python $(b) $(BENCH_ARGS);)
 
 lambda-package: install
 	$(BIN)/python lambdas/build.py
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .pytest_cache .ruff_cache .mypy_cache

@@ -33,3 +33,28 @@ class RunNotReady(DomainError):
     """The backtest has no results yet (queued, running or failed)."""
 
     status_code = 409
+
+
+class RunFinished(DomainError):
+    """The backtest already ended (done, failed or cancelled): it cannot be cancelled."""
+
+    status_code = 409
+
+
+class TooManyRuns(DomainError):
+    """The user already has ``BACKTEST_MAX_ACTIVE_PER_USER`` backtests queued or running."""
+
+    status_code = 429
+
+
+class WorkerUnavailable(DomainError):
+    """The background worker's broker did not take the run; ``run_id`` is stored as failed."""
+
+    status_code = 503
+
+    def __init__(self, message: str, run_id: int) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+    def as_body(self) -> dict:
+        return {"detail": str(self), "component": "broker", "run": self.run_id}

@@ -22,11 +22,17 @@ class BacktestRun(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    #: Statuses of a run that still takes a worker's (or a request's) time.
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    #: Statuses a run never leaves.
+    FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backtest_runs"
     )
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.QUEUED)
     params = models.JSONField(default=dict)
     data = models.JSONField(default=dict)
     bars = models.PositiveIntegerField(default=0)
@@ -37,6 +43,10 @@ class BacktestRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The Celery task of a queued run (revoked on cancel) and how many times a worker took it
+    # up (a worker that dies mid-run makes the broker deliver it again).
+    task_id = models.CharField(max_length=64, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -51,7 +61,7 @@ class PaperSession(models.Model):
 
     ``runner`` says who drives it: ``feed`` (the live feed's tick sink, for sessions started
     through the API) or ``command`` (``manage.py paper_trade`` in the foreground). ``state`` is
-    the trader's snapshot (:meth:`tradepulse.paper.PaperTrader.snapshot`), saved with every
+    the trader's snapshot (:meth:`tradepulse.papertrading.PaperTrader.snapshot`), saved with every
     closed bar and every few seconds; together with the session's :class:`PaperBar` rows it
     restores the trader after a restart. ``cash`` is the starting cash; ``position``,
     ``last_price`` and ``equity`` mirror the state for cheap reads.
@@ -60,6 +70,7 @@ class PaperSession(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
         STOPPED = "stopped", "Stopped"
+        FAILED = "failed", "Failed"
 
     class Runner(models.TextChoices):
         FEED = "feed", "Live feed"
@@ -79,6 +90,8 @@ class PaperSession(models.Model):
     position = models.BigIntegerField(default=0)
     last_price = models.FloatField(null=True, blank=True)
     fills = models.PositiveIntegerField(default=0)
+    # Why a failed session stopped (its trader could not be built or refused a tick).
+    error = models.TextField(blank=True, default="")
     started_at = models.DateTimeField(default=timezone.now)
     stopped_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

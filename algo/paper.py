@@ -1,12 +1,17 @@
 """Paper trading on live ticks: the feed's tick sink, shared by ``manage.py paper_trade``.
 
 :class:`PaperSessionsSink` follows the live feed's sink contract (see :mod:`live.feed`). It
-keeps one :class:`~tradepulse.paper.PaperTrader` per running session, feeds it the raw ticks of
+keeps one :class:`~tradepulse.papertrading.PaperTrader` per running session, feeds it the raw ticks of
 the session's ticker inline (pure arithmetic, no I/O), and hands every closed bar and fill to a
 writer task that persists them in order, off the feed loop, through
 :func:`algo.services.paper_session_record`. Every ``PAPER_REFRESH_SECONDS`` it reloads the
 running sessions (one indexed query), drops stopped ones, and saves the open bar and last price
 of sessions that moved.
+
+One session never stops the others: a session whose trader cannot be built (a row saved with
+settings the engine refuses), that raises on a tick, or whose step the ledger refuses is marked
+``failed`` with the reason, logged, and dropped; the other sessions keep trading. A database
+outage is not a session's fault: its steps are logged and the next refresh carries on.
 
 Restart and reconnect: a session's trader is rebuilt from its persisted bars and state, and
 ticks older than the last one it accepted are ignored, so a feed that restarts or a provider
@@ -24,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.db import DatabaseError
 
 from tradepulse.market import Tick
-from tradepulse.paper import Fill, PaperTrader
+from tradepulse.papertrading import Fill, PaperTrader
 
 logger = logging.getLogger(__name__)
 
@@ -46,22 +52,39 @@ class SessionRunner:
 
 
 def _load_sessions(runner: str, session_id: int | None, known: set[int]) -> dict[int, Any]:
-    """Running sessions of ``runner`` (ids), with traders built for the ones not yet known."""
+    """Running sessions of ``runner`` (ids), with traders built for the ones not yet known.
+
+    A session whose trader cannot be built is marked failed and left out.
+    """
     from algo.models import PaperSession
-    from algo.services import paper_trader_for
+    from algo.services import paper_session_fail, paper_trader_for
 
     query = PaperSession.objects.filter(status=PaperSession.Status.RUNNING, runner=runner)
     if session_id is not None:
         query = query.filter(pk=session_id)
-    loaded: dict[int, Any] = {}
-    for session in query:
-        if session.pk in known:
-            loaded[session.pk] = None
-        else:
-            loaded[session.pk] = SessionRunner(
-                session.pk, session.ticker, paper_trader_for(session)
-            )
+    loaded: dict[int, Any] = {pk: None for pk in query.values_list("pk", flat=True)}
+    for pk in loaded.keys() - known:
+        # One row at a time: a row that cannot even be read fails alone.
+        try:
+            session = PaperSession.objects.get(pk=pk)
+            loaded[pk] = SessionRunner(pk, session.ticker, paper_trader_for(session))
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            logger.exception("paper session %s cannot start", pk)
+            paper_session_fail(session_id=pk, reason=f"cannot start: {_reason(exc)}")
+            del loaded[pk]
     return loaded
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _fail(session_id: int, reason: str) -> None:
+    from algo.services import paper_session_fail
+
+    paper_session_fail(session_id=session_id, reason=reason)
 
 
 def _record(job: tuple) -> bool:
@@ -123,8 +146,14 @@ class PaperSessionsSink:
         return set(self._by_ticker)
 
     async def on_tick(self, tick: Tick) -> None:
-        for runner in self._by_ticker.get(tick.ticker, ()):
-            step = runner.trader.on_tick(tick.price, tick.timestamp, tick.volume)
+        for runner in list(self._by_ticker.get(tick.ticker, ())):
+            try:
+                step = runner.trader.on_tick(tick.price, tick.timestamp, tick.volume)
+            except Exception as exc:
+                logger.exception("paper session %s failed on a tick", runner.session_id)
+                self._drop(runner.session_id)
+                self._queue.put_nowait(("failed", runner.session_id, f"tick refused: {exc}"))
+                continue
             if step:
                 self.fills_made += len(step.fills)
                 self._queue.put_nowait(
@@ -207,19 +236,44 @@ class PaperSessionsSink:
                 # A database hiccup must not end paper trading; the next refresh retries.
                 logger.exception("paper sessions refresh failed")
 
+    def _drop(self, session_id: int) -> None:
+        """Stop trading a session at once (stopped, deleted or failed)."""
+        runner = self.sessions.pop(session_id, None)
+        if runner is None:
+            return
+        group = [r for r in self._by_ticker.get(runner.ticker, []) if r is not runner]
+        if group:
+            self._by_ticker[runner.ticker] = group
+        else:
+            self._by_ticker.pop(runner.ticker, None)
+
     async def _persist(self, job: tuple) -> None:
+        if job[0] == "failed":
+            _, session_id, reason = job
+            try:
+                await database_sync_to_async(_fail)(session_id, reason)
+            except Exception:
+                logger.exception("could not mark paper session %s failed", session_id)
+            return
         try:
             alive = await database_sync_to_async(_record)(job)
-        except Exception:
+        except DatabaseError:
+            # The database, not the session: the next step or refresh writes again.
             logger.exception("could not persist paper session %s", job[0])
             return
-        if not alive and job[0] in self.sessions:
+        except Exception as exc:
+            # The ledger refused this session's step (a fill out of its range, ...): only
+            # this session stops.
+            logger.exception("paper session %s failed to persist a step", job[0])
+            self._drop(job[0])
+            try:
+                await database_sync_to_async(_fail)(job[0], f"step refused: {_reason(exc)}")
+            except Exception:
+                logger.exception("could not mark paper session %s failed", job[0])
+            return
+        if not alive:
             # Stopped (or deleted) meanwhile: stop trading it at once.
-            runner = self.sessions.pop(job[0])
-            group = self._by_ticker.get(runner.ticker, [])
-            self._by_ticker[runner.ticker] = [r for r in group if r is not runner]
-            if not self._by_ticker[runner.ticker]:
-                del self._by_ticker[runner.ticker]
+            self._drop(job[0])
 
     async def _write_loop(self) -> None:
         while True:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 
 from django.db.models import QuerySet
@@ -55,10 +55,15 @@ def live_price(ticker: str) -> float | None:
     return last_price(ticker)
 
 
+# Enough significant digits for the largest figures the ledger allows (1e12 x 1e12 with 8 +
+# 8 decimal places) to be computed exactly; the default 28 rounds them (or fails to quantize).
+_FIGURES = Context(prec=60)
+
+
 def _money(value: Decimal | None) -> str | None:
     if value is None:
         return None
-    value = value.quantize(Decimal("0.00000001"))
+    value = value.quantize(Decimal("0.00000001"), context=_FIGURES)
     # (90 - 90) x -3 is Decimal("-0"); nobody wants to read "-0".
     return format_decimal(value if value else abs(value))
 
@@ -78,12 +83,18 @@ def positions_list(*, owner, ticker: str | None = None, include_closed: bool = F
         .values_list("ticker", "side", "price", "quantity", named=True)
         .iterator(chunk_size=5000)
     )
+    with localcontext(_FIGURES):
+        return _position_rows(rows, include_closed)
+
+
+def _position_rows(rows, include_closed: bool) -> list[dict]:
     out = []
     for symbol, position in sorted(fifo_positions(rows).items()):
         quantity = position.quantity
         if not quantity and not include_closed:
             continue
         live = live_price(symbol) if quantity else None
+        price: Decimal | None
         if live is not None:
             price, source = Decimal(repr(live)), "live"
         else:

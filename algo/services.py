@@ -7,122 +7,43 @@ changes a run or a session goes through here.
 from __future__ import annotations
 
 import logging
-import math
 import shutil
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from algo.errors import FieldError, MarketDataUnavailable, RunNotReady
+from algo.errors import FieldError, MarketDataUnavailable, RunFinished, RunNotReady, TooManyRuns
 from algo.models import BacktestRun, PaperBar, PaperSession
+from algo.params import (
+    BarsSource,
+    CsvBars,
+    PaperSessionParams,
+    StrategyParams,
+    SyntheticBars,
+    TickerBars,
+)
 from ledger.models import Trade
 from ledger.services import trade_create
+from tradepulse import broker
 from tradepulse.backtest import (
     BacktestError,
     DataError,
-    MovingAverageCrossover,
     backtest,
     download,
     load_csv,
     synthetic_bars,
 )
-from tradepulse.backtest.indicators import MOVING_AVERAGES
-from tradepulse.market import TickFormatError, normalize_ticker
-from tradepulse.paper import Fill, PaperTrader, PaperTradingError, parse_interval
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.papertrading import Fill, PaperTrader
 
 logger = logging.getLogger(__name__)
-
-TRUE_WORDS = {"true", "1", "yes", "on"}
-FALSE_WORDS = {"false", "0", "no", "off", ""}
-
-
-# -- input cleaning ----------------------------------------------------------------------
-
-
-def _int(data: Mapping[str, Any], name: str, default: int | None, *, minimum: int = 1) -> int:
-    raw = data.get(name, default)
-    if raw is None or raw == "":
-        if default is None:
-            raise FieldError(name, "This field is required.")
-        raw = default
-    if isinstance(raw, bool):
-        raise FieldError(name, f"must be a whole number, got {raw!r}")
-    try:
-        value = int(raw) if isinstance(raw, int) else int(str(raw).strip())
-    except ValueError:
-        raise FieldError(name, f"must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise FieldError(name, f"must be >= {minimum}, got {value}")
-    return value
-
-
-def _float(data: Mapping[str, Any], name: str, default: float) -> float:
-    raw = data.get(name, default)
-    if raw is None or raw == "" or isinstance(raw, bool):
-        if isinstance(raw, bool):
-            raise FieldError(name, f"must be a number, got {raw!r}")
-        return default
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise FieldError(name, f"must be a number, got {raw!r}") from None
-    if not math.isfinite(value):
-        raise FieldError(name, f"must be a finite number, got {raw!r}")
-    return value
-
-
-def _bool(data: Mapping[str, Any], name: str, default: bool) -> bool:
-    raw = data.get(name, default)
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise FieldError(name, f"must be true or false, got {raw!r}")
-
-
-def strategy_params_clean(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate fast, slow, kind, allow_short, cash and commission (defaults 10/20/sma/false/
-    10000/0); raises :class:`FieldError` naming the first bad field."""
-    fast = _int(data, "fast", 10)
-    slow = _int(data, "slow", 20)
-    if fast >= slow:
-        raise FieldError("fast", f"fast ({fast}) must be smaller than slow ({slow})")
-    kind = str(data.get("kind") or "sma").strip().lower()
-    if kind not in MOVING_AVERAGES:
-        known = ", ".join(sorted(MOVING_AVERAGES))
-        raise FieldError("kind", f"must be one of {known}, got {data.get('kind')!r}")
-    allow_short = _bool(data, "allow_short", False)
-    cash = _float(data, "cash", 10_000.0)
-    if cash <= 0:
-        raise FieldError("cash", f"must be a positive number, got {cash:g}")
-    commission = _float(data, "commission", 0.0)
-    if not 0 <= commission < 0.1:
-        raise FieldError("commission", f"must be a fraction in [0, 0.1), got {commission:g}")
-    return {
-        "fast": fast,
-        "slow": slow,
-        "kind": kind,
-        "allow_short": allow_short,
-        "cash": cash,
-        "commission": commission,
-    }
-
-
-def _strategy(params: Mapping[str, Any]) -> MovingAverageCrossover:
-    return MovingAverageCrossover(
-        params["fast"], params["slow"], params["kind"], params["allow_short"]
-    )
-
 
 # -- backtests ---------------------------------------------------------------------------
 
@@ -135,53 +56,15 @@ def _bars_path(run: BacktestRun) -> Path:
     return run_dir(run) / "bars.csv"
 
 
-def backtest_data_clean(data: Mapping[str, Any], *, has_file: bool) -> dict[str, Any]:
-    """Which bars to use: exactly one of ``ticker``, an uploaded ``file`` or ``synthetic``."""
-    given = [
-        name
-        for name, present in (
-            ("ticker", bool(str(data.get("ticker") or "").strip())),
-            ("file", has_file),
-            ("synthetic", data.get("synthetic") not in (None, "")),
-        )
-        if present
-    ]
-    if len(given) != 1:
-        raise FieldError(
-            "ticker" if not given else given[1],
-            "give exactly one source of bars: ticker, file (CSV upload) or synthetic (a number "
-            "of generated bars)" + (f"; got {', '.join(given)}" if given else ""),
-        )
-    source = given[0]
-    if source == "synthetic":
-        bars = _int(data, "synthetic", None, minimum=2)
-        if bars > settings.BACKTEST_MAX_BARS:
-            raise FieldError("synthetic", f"at most {settings.BACKTEST_MAX_BARS:,} bars")
-        seed = _int(data, "seed", 0, minimum=0)
-        freq = str(data.get("freq") or "1D").strip()
-        return {"source": "synthetic", "bars": bars, "seed": seed, "freq": freq}
-    if source == "ticker":
+def _load_bars(source: BarsSource, csv_path: Path | None) -> pd.DataFrame:
+    if isinstance(source, SyntheticBars):
         try:
-            ticker = normalize_ticker(str(data.get("ticker")))
-        except TickFormatError as exc:
-            raise FieldError("ticker", str(exc)) from None
-        period = str(data.get("period") or "1y").strip()
-        interval = str(data.get("interval") or "1d").strip()
-        return {"source": "ticker", "ticker": ticker, "period": period, "interval": interval}
-    return {"source": "csv"}
-
-
-def _load_bars(spec: Mapping[str, Any], csv_path: Path | None) -> pd.DataFrame:
-    source = spec["source"]
-    if source == "synthetic":
-        try:
-            return synthetic_bars(spec["bars"], seed=spec["seed"], freq=spec.get("freq", "1D"))
+            return synthetic_bars(source.bars, seed=source.seed, freq=source.freq)
         except DataError as exc:
-            field = "freq" if "freq" in str(exc) or "frequency" in str(exc) else "synthetic"
-            raise FieldError(field, str(exc)) from None
-    if source == "ticker":
+            raise FieldError(exc.field or "synthetic", str(exc)) from None
+    if isinstance(source, TickerBars):
         try:
-            return download(spec["ticker"], period=spec["period"], interval=spec["interval"])
+            return download(source.ticker, period=source.period, interval=source.interval)
         except DataError as exc:
             raise MarketDataUnavailable(str(exc)) from None
     assert csv_path is not None
@@ -189,8 +72,7 @@ def _load_bars(spec: Mapping[str, Any], csv_path: Path | None) -> pd.DataFrame:
         return load_csv(csv_path)
     except DataError as exc:
         # The temporary path means nothing to the uploader: name the uploaded file instead.
-        message = str(exc).replace(str(csv_path), spec.get("name") or "file")
-        raise FieldError("file", message) from None
+        raise FieldError("file", str(exc).replace(str(csv_path), source.name)) from None
 
 
 def _save_upload(upload, destination: Path) -> None:
@@ -207,61 +89,200 @@ def _save_upload(upload, destination: Path) -> None:
 def backtest_create(
     *,
     owner,
-    params: Mapping[str, Any],
-    data: Mapping[str, Any],
+    params: StrategyParams,
+    source: BarsSource,
     upload=None,
     csv_path: str | Path | None = None,
 ) -> BacktestRun:
-    """Validate, load the bars and run a backtest (or queue it); return the stored run.
+    """Run a backtest inline, or queue it for the worker; return the stored run.
 
-    ``params`` is raw strategy input (see :func:`strategy_params_clean`); ``data`` names the
-    bars (see :func:`backtest_data_clean`); a CSV comes as an uploaded file (``upload``) or a
-    local path (``csv_path``). Raises :class:`FieldError` on bad input and
-    :class:`MarketDataUnavailable` when a ticker cannot be downloaded. A run is queued for the
-    Celery worker instead of run inline when ``REDIS_URL`` is set and the bars exceed
-    ``BACKTEST_INLINE_MAX_BARS``.
+    A CSV comes as an uploaded file (``upload``) or a local path (``csv_path``). A run is
+    queued instead of run inline when ``REDIS_URL`` is set and it has more bars than
+    ``BACKTEST_INLINE_MAX_BARS``; a queued synthetic or CSV run builds its bars in the worker
+    (a CSV's problems then fail the run with the same message a 400 would give). A run whose
+    enqueue fails (broker down) is stored as failed with the reason.
+
+    Raises :class:`FieldError` when the bars do not fit the strategy,
+    :class:`MarketDataUnavailable` when a ticker cannot be downloaded and
+    :class:`TooManyRuns` past ``BACKTEST_MAX_ACTIVE_PER_USER`` queued or running runs.
     """
-    clean = strategy_params_clean(params)
-    spec = backtest_data_clean(data, has_file=upload is not None or csv_path is not None)
+    _check_capacity(owner)
     staging = Path(settings.ALGO_DATA_DIR) / "uploads" / timezone.now().strftime("%Y%m%d%H%M%S%f")
     local_csv: Path | None = None
+    bars: pd.DataFrame | None = None
     try:
-        if spec["source"] == "csv":
+        if isinstance(source, CsvBars):
             if upload is not None:
-                spec["name"] = Path(getattr(upload, "name", "") or "upload.csv").name
                 local_csv = staging / "bars.csv"
                 _save_upload(upload, local_csv)
             else:
                 local_csv = Path(csv_path)  # type: ignore[arg-type]
-                spec["name"] = local_csv.name
-        bars = _load_bars(spec, local_csv)
-        if len(bars) > settings.BACKTEST_MAX_BARS:
-            raise FieldError(
-                "file" if spec["source"] == "csv" else spec["source"],
-                f"{len(bars):,} bars; at most {settings.BACKTEST_MAX_BARS:,}",
+        count = _bars_without_loading(source, local_csv)
+        if count is None or not _queued(count):
+            bars = _load_bars(source, local_csv)
+            count = len(bars)
+        _check_bars(count, params, source)
+        with transaction.atomic():
+            _check_capacity(owner, lock=True)
+            run = BacktestRun.objects.create(
+                owner=owner,
+                params=params.as_json(),
+                data=source.as_json(),
+                bars=count,
+                status=BacktestRun.Status.QUEUED,
             )
-        strategy = _strategy(clean)
-        if len(bars) <= strategy.warmup or len(bars) < 2:
-            raise FieldError(
-                "slow",
-                f"{len(bars)} bars are too few for slow={clean['slow']}: it needs at least "
-                f"{max(2, strategy.warmup + 1)}",
-            )
-        run = BacktestRun.objects.create(
-            owner=owner, params=clean, data=spec, bars=len(bars), status=BacktestRun.Status.QUEUED
-        )
-        if spec["source"] != "synthetic":
+        if not isinstance(source, SyntheticBars):
             path = _bars_path(run)
             path.parent.mkdir(parents=True, exist_ok=True)
-            bars.to_csv(path)
+            if bars is not None:
+                bars.to_csv(path)
+            else:
+                # Read, checked and counted by the worker.
+                shutil.copyfile(local_csv, path)  # type: ignore[arg-type]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if settings.REDIS_URL and len(bars) > settings.BACKTEST_INLINE_MAX_BARS:
-        from algo.tasks import run_backtest
-
-        transaction.on_commit(lambda: run_backtest.delay(run.pk))
-        return run
+    if _queued(count):
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(lambda: backtest_enqueue(run_id=run.pk))
+            return run
+        return backtest_enqueue(run_id=run.pk)
     return backtest_execute(run_id=run.pk, bars=bars)
+
+
+def _queued(count: int) -> bool:
+    return bool(settings.REDIS_URL) and count > settings.BACKTEST_INLINE_MAX_BARS
+
+
+def _bars_without_loading(source: BarsSource, csv_path: Path | None) -> int | None:
+    """How many bars a source has, when that is known without building them."""
+    if isinstance(source, SyntheticBars):
+        return source.bars
+    if isinstance(source, CsvBars) and csv_path is not None and csv_path.is_file():
+        with open(csv_path, "rb") as handle:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+        return max(0, lines - 1)  # the header
+    return None
+
+
+def _check_bars(count: int, params: StrategyParams, source: BarsSource) -> None:
+    if count > settings.BACKTEST_MAX_BARS:
+        raise FieldError(
+            "file" if isinstance(source, CsvBars) else "ticker",
+            f"{count:,} bars; at most {settings.BACKTEST_MAX_BARS:,}",
+        )
+    try:
+        broker.check_bar_count(count, params.strategy())
+    except DataError as exc:
+        raise FieldError(exc.field or "slow", exc.reason) from None
+
+
+def _check_capacity(owner, *, lock: bool = False) -> None:
+    limit = settings.BACKTEST_MAX_ACTIVE_PER_USER
+    if lock:
+        # One user's concurrent POSTs count and create one after the other.
+        type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+    active = BacktestRun.objects.filter(owner=owner, status__in=BacktestRun.ACTIVE).count()
+    if active >= limit:
+        raise TooManyRuns(
+            f"you have {active} backtests queued or running; at most {limit} at once "
+            "(BACKTEST_MAX_ACTIVE_PER_USER). Wait for one to finish or cancel one with "
+            "DELETE /api/backtests/<id>/."
+        )
+
+
+ENQUEUE_FAILED = "could not queue the run for the worker"
+
+
+def backtest_enqueue(*, run_id: int) -> BacktestRun:
+    """Hand a queued run to the Celery worker. When the broker cannot take it, the run is
+    failed with the reason (it would otherwise stay queued for ever) and returned so."""
+    from algo.tasks import run_backtest
+
+    try:
+        sent = run_backtest.delay(run_id)
+    except Exception as exc:
+        logger.exception("backtest %s could not be queued", run_id)
+        _finish(
+            run_id,
+            None,
+            status=BacktestRun.Status.FAILED,
+            error=f"{ENQUEUE_FAILED}: the broker is unavailable ({_one_line(exc)})",
+            among=(BacktestRun.Status.QUEUED,),
+        )
+    else:
+        task_id = getattr(sent, "id", None)
+        if task_id:
+            BacktestRun.objects.filter(pk=run_id).update(task_id=task_id)
+    return BacktestRun.objects.get(pk=run_id)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join((str(exc) or type(exc).__name__).split())[:300]
+
+
+def backtest_cancel(*, run: BacktestRun) -> BacktestRun:
+    """Cancel a queued or running run: it ends as ``cancelled`` and its task is revoked (a
+    running one is stopped). Raises :class:`RunFinished` for a run that already ended."""
+    was = run.status
+    cancelled = _finish(
+        run.pk,
+        None,
+        status=BacktestRun.Status.CANCELLED,
+        error="cancelled by its owner",
+        among=BacktestRun.ACTIVE,
+    )
+    run.refresh_from_db()
+    if not cancelled:
+        raise RunFinished(
+            f"backtest {run.pk} is already {run.status}; only a queued or "
+            "running run can be cancelled"
+        )
+    if run.task_id:
+        from config.celery import app
+
+        try:
+            app.control.revoke(
+                run.task_id, terminate=was == BacktestRun.Status.RUNNING, signal="SIGTERM"
+            )
+        except Exception:
+            # The worker still skips it: it checks the status before and after running.
+            logger.warning("could not revoke the task of backtest %s", run.pk, exc_info=True)
+    return run
+
+
+def _finish(
+    run_id: int,
+    attempt: int | None,
+    *,
+    among: tuple[str, ...] = (BacktestRun.Status.RUNNING,),
+    **fields: Any,
+) -> bool:
+    """End a run if it is still in one of ``among`` (and, with ``attempt``, still that
+    delivery's): a cancelled run or a newer delivery is never overwritten."""
+    query = BacktestRun.objects.filter(pk=run_id, status__in=among)
+    if attempt is not None:
+        query = query.filter(attempts=attempt)
+    if "error" in fields:
+        fields["error"] = fields["error"][:2000]
+    return bool(query.update(finished_at=timezone.now(), **fields))
+
+
+def backtest_reap() -> int:
+    """Fail runs that have been ``running`` longer than the broker's visibility timeout plus a
+    reaper interval: their worker died and the broker did not deliver them again (the
+    message was lost, e.g. with the broker's data). Returns how many were failed."""
+    limit = settings.BACKTEST_VISIBILITY_TIMEOUT + settings.BACKTEST_REAPER_INTERVAL
+    stale = timezone.now() - timedelta(seconds=limit)
+    reaped = BacktestRun.objects.filter(
+        status=BacktestRun.Status.RUNNING, started_at__lt=stale
+    ).update(
+        status=BacktestRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error=f"the worker running it stopped and it was not delivered again within {limit} s",
+    )
+    if reaped:
+        logger.warning("failed %s backtest(s) whose worker stopped", reaped)
+    return reaped
 
 
 def backtest_bars(run: BacktestRun) -> pd.DataFrame:
@@ -269,42 +290,68 @@ def backtest_bars(run: BacktestRun) -> pd.DataFrame:
     spec = run.data
     if spec.get("source") == "synthetic":
         return synthetic_bars(spec["bars"], seed=spec["seed"], freq=spec.get("freq", "1D"))
-    return load_csv(_bars_path(run))
+    path = _bars_path(run)
+    try:
+        return load_csv(path)
+    except DataError as exc:
+        raise DataError(str(exc).replace(str(path), spec.get("name") or "file")) from None
 
 
 def backtest_execute(*, run_id: int, bars: pd.DataFrame | None = None) -> BacktestRun:
     """Run a stored backtest and save its results; failures end as status ``failed``.
 
-    Safe to call twice (a redelivered task): a finished run is returned as it is.
+    Safe to deliver twice: a finished or cancelled run is returned as it is, and a run found
+    ``running`` is one whose worker died (the broker delivers an unacknowledged task again
+    after its visibility timeout): it runs again, or fails once it has been taken up
+    ``BACKTEST_MAX_ATTEMPTS`` times.
     """
-    run = BacktestRun.objects.get(pk=run_id)
-    if run.status in (BacktestRun.Status.DONE, BacktestRun.Status.FAILED):
-        return run
-    run.status = BacktestRun.Status.RUNNING
-    run.started_at = timezone.now()
-    run.save(update_fields=["status", "started_at"])
+    run = BacktestRun.objects.filter(pk=run_id).first()
+    if run is None or run.status in BacktestRun.FINISHED:
+        return run  # type: ignore[return-value]
+    if run.status == BacktestRun.Status.RUNNING and run.attempts >= settings.BACKTEST_MAX_ATTEMPTS:
+        _finish(
+            run_id,
+            run.attempts,
+            status=BacktestRun.Status.FAILED,
+            error=f"the worker running it stopped ({run.attempts} attempts); not retried again",
+        )
+        return BacktestRun.objects.get(pk=run_id)
+    attempt = run.attempts + 1
+    claimed = BacktestRun.objects.filter(
+        pk=run_id, status=run.status, attempts=run.attempts
+    ).update(status=BacktestRun.Status.RUNNING, started_at=timezone.now(), attempts=attempt)
+    if not claimed:
+        # Cancelled, or taken up by another delivery, meanwhile.
+        return BacktestRun.objects.get(pk=run_id)
     try:
         if bars is None:
             bars = backtest_bars(run)
-        params = run.params
+            if len(bars) != run.bars:
+                BacktestRun.objects.filter(pk=run_id).update(bars=len(bars))
+        params = StrategyParams.from_json(run.params)
         result = backtest(
-            bars, _strategy(params), cash=params["cash"], commission=params["commission"]
+            bars, params.strategy(), cash=float(params.cash), commission=params.commission
         )
     except (BacktestError, OSError) as exc:
-        run.status = BacktestRun.Status.FAILED
-        run.error = str(exc)
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "error", "finished_at"])
-        return run
+        _finish(run_id, attempt, status=BacktestRun.Status.FAILED, error=str(exc))
+        return BacktestRun.objects.get(pk=run_id)
+    except SoftTimeLimitExceeded:
+        _finish(
+            run_id,
+            attempt,
+            status=BacktestRun.Status.FAILED,
+            error=f"it ran longer than BACKTEST_TIME_LIMIT ({settings.BACKTEST_TIME_LIMIT} s)",
+        )
+        return BacktestRun.objects.get(pk=run_id)
     except Exception as exc:
-        logger.exception("backtest %s failed", run.pk)
-        run.status = BacktestRun.Status.FAILED
-        run.error = f"internal error: {type(exc).__name__}"
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "error", "finished_at"])
+        logger.exception("backtest %s failed", run_id)
+        _finish(
+            run_id,
+            attempt,
+            status=BacktestRun.Status.FAILED,
+            error=f"internal error: {type(exc).__name__}",
+        )
         raise
-    run.stats = result.to_json_dict()
-    run.trades = result.trades_json()
     open_trade = result.open_trade
     if open_trade is not None:
         open_trade = {
@@ -313,11 +360,15 @@ def backtest_execute(*, run_id: int, bars: pd.DataFrame | None = None) -> Backte
             "entry_price": float(open_trade["entry_price"]),
             "entry_time": open_trade["entry_time"].isoformat(),
         }
-    run.open_trade = open_trade
-    run.status = BacktestRun.Status.DONE
-    run.finished_at = timezone.now()
-    run.save(update_fields=["stats", "trades", "open_trade", "status", "finished_at"])
-    return run
+    _finish(
+        run_id,
+        attempt,
+        status=BacktestRun.Status.DONE,
+        stats=result.to_json_dict(),
+        trades=result.trades_json(),
+        open_trade=open_trade,
+    )
+    return BacktestRun.objects.get(pk=run_id)
 
 
 def backtest_plot(*, run: BacktestRun, kind: str) -> Path:
@@ -329,9 +380,9 @@ def backtest_plot(*, run: BacktestRun, kind: str) -> Path:
         return path
     from tradepulse.backtest.plots import plot_backtest
 
-    params = run.params
+    params = StrategyParams.from_json(run.params)
     result = backtest(
-        backtest_bars(run), _strategy(params), cash=params["cash"], commission=params["commission"]
+        backtest_bars(run), params.strategy(), cash=float(params.cash), commission=params.commission
     )
     # Drawn beside, then renamed: a concurrent request never reads half a file.
     partial = path.with_name(f".{path.stem}-{timezone.now().timestamp():.6f}{path.suffix}")
@@ -343,52 +394,42 @@ def backtest_plot(*, run: BacktestRun, kind: str) -> Path:
 # -- paper trading -----------------------------------------------------------------------
 
 
-def paper_params_clean(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a paper session's input: ticker, bar, fast, slow, kind, allow_short, cash,
-    commission, quantity (optional whole units per trade)."""
-    raw_ticker = data.get("ticker")
-    if raw_ticker in (None, ""):
-        raise FieldError("ticker", "This field is required.")
-    try:
-        # The ledger's rule: a session's fills must be storable as trades.
-        ticker = normalise_ticker(raw_ticker)
-    except InvalidTicker as exc:
-        raise FieldError("ticker", str(exc)) from None
-    params = strategy_params_clean(data)
-    bar = str(data.get("bar") or "1m").strip().lower()
-    try:
-        parse_interval(bar)
-    except PaperTradingError as exc:
-        raise FieldError(exc.field, exc.message) from None
-    quantity = None
-    if data.get("quantity") not in (None, ""):
-        quantity = _int(data, "quantity", None)
-    return {"ticker": ticker, "bar": bar, "quantity": quantity, **params}
-
-
-def paper_session_start(*, owner, data: Mapping[str, Any], runner: str) -> PaperSession:
-    """Create a running session from raw input (see :func:`paper_params_clean`)."""
-    clean = paper_params_clean(data)
-    strategy = {k: clean[k] for k in ("fast", "slow", "kind", "allow_short", "commission")}
+def paper_session_start(*, owner, params: PaperSessionParams, runner: str) -> PaperSession:
+    """Create a running session."""
+    strategy = params.strategy.as_json()
     return PaperSession.objects.create(
         owner=owner,
-        ticker=clean["ticker"],
-        interval=clean["bar"],
-        params=strategy,
-        cash=Decimal(repr(clean["cash"])),
-        quantity=clean["quantity"],
+        ticker=params.ticker,
+        interval=params.bar,
+        params={k: strategy[k] for k in ("fast", "slow", "kind", "allow_short", "commission")},
+        cash=params.strategy.cash,
+        quantity=params.quantity,
         runner=runner,
         status=PaperSession.Status.RUNNING,
     )
 
 
 def paper_session_stop(*, session: PaperSession) -> PaperSession:
-    """Stop a session (idempotent). Its feed sink drops it at its next refresh."""
-    if session.status != PaperSession.Status.STOPPED:
+    """Stop a running session (idempotent; a failed one stays failed). Its feed sink drops it
+    at its next refresh."""
+    if session.status == PaperSession.Status.RUNNING:
         session.status = PaperSession.Status.STOPPED
         session.stopped_at = timezone.now()
         session.save(update_fields=["status", "stopped_at", "updated_at"])
     return session
+
+
+def paper_session_fail(*, session_id: int, reason: str) -> bool:
+    """Mark a running session failed with ``reason`` (kept to 1,000 characters); False when it
+    was not running. Its trades stay in the ledger."""
+    return bool(
+        PaperSession.objects.filter(pk=session_id, status=PaperSession.Status.RUNNING).update(
+            status=PaperSession.Status.FAILED,
+            error=reason[:1000],
+            stopped_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+    )
 
 
 def paper_trader_for(session: PaperSession) -> PaperTrader:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 
 # Deeper than any request body of the API needs; far below Python's recursion limit, so no
 # later step (fingerprints, validation, error messages) can recurse out of stack on a body.
@@ -55,3 +55,8 @@ class DecimalJSONParser(JSONParser):
         if json_depth_exceeds(data, MAX_JSON_DEPTH):
             raise too_deep
         return data
+
+
+class UploadParser(MultiPartParser):
+    """``multipart/form-data``, for the endpoints that take a file. Every other endpoint reads
+    JSON only: a body of any other type is a 415 naming the types it accepts."""

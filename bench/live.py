@@ -140,6 +140,8 @@ def prepare(tmp: Path) -> tuple[dict, str]:
         if k not in {"DATABASE_URL", "DB_NAME", "REDIS_URL", "PYTHONPYCACHEPREFIX"}
     }
     env.update(SQLITE_PATH=str(tmp / "bench.sqlite3"), LOG_LEVEL="WARNING", DJANGO_DEBUG="false")
+    # Every client is the one bench user: lift the per-user socket cap.
+    env.update(LIVE_WS_MAX_PER_USER="100000")
     env.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 50)
     python = sys.executable
     subprocess.run(

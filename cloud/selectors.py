@@ -24,6 +24,7 @@ from django.db import connection
 from django.db.models.functions import TruncDate
 
 from ledger.models import Trade
+from ledger.selectors import db_column
 from tradepulse.analysis import HEADER_LINE, POSTGRES_TIMESTAMP_SQL, format_row
 from tradepulse.csvcells import escape_cell_sql
 from tradepulse.timeutil import day_bounds
@@ -124,15 +125,17 @@ def copy_statement() -> str:
     """
     User = get_user_model()
     quote = connection.ops.quote_name
-    col = {f: "t." + quote(Trade._meta.get_field(f).column) for f in _COPY_FIELDS}
-    username = "u." + quote(User._meta.get_field(User.USERNAME_FIELD).column)
+    col = {f: "t." + quote(db_column(Trade, f)) for f in _COPY_FIELDS}
+    username = "u." + quote(db_column(User, User.USERNAME_FIELD))
+    user_pk = User._meta.pk
+    assert user_pk is not None and user_pk.column
     timestamp_text = POSTGRES_TIMESTAMP_SQL.format(column=col["timestamp"])
     return (
         f"COPY (SELECT {col['id']}, {escape_cell_sql(username)}, "
         f"{escape_cell_sql(col['ticker'])}, {col['side']}, "
         f"trim_scale({col['price']}), trim_scale({col['quantity']}), {timestamp_text} "
         f"FROM {quote(Trade._meta.db_table)} t "
-        f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = {col['owner']} "
+        f"JOIN {quote(User._meta.db_table)} u ON u.{quote(user_pk.column)} = {col['owner']} "
         f"WHERE {col['timestamp']} >= %s AND {col['timestamp']} < %s "
         f"ORDER BY {col['timestamp']}, {col['id']}) TO STDOUT WITH (FORMAT csv)"
     )

@@ -11,12 +11,14 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from config.request_limits import RequestBodyLimit  # noqa: E402
 from live.origin import SameOriginValidator  # noqa: E402
 from live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Over-limit request bodies are refused before Django reads them.
+        "http": RequestBodyLimit(django_asgi_app),
         # Browsers send cookies cross-site on WebSocket handshakes: only our own origin (scheme,
         # host and port) or a trusted one may open one.
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),

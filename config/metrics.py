@@ -11,7 +11,9 @@ metrics in ``<app>/metrics.py``.
 
 from __future__ import annotations
 
+import glob
 import hmac
+import os
 import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -95,6 +97,26 @@ def allowed(request) -> bool:
     return request.META.get("REMOTE_ADDR") in LOCAL_ADDRESSES
 
 
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def forget_dead_processes(path: str) -> None:
+    """Drop the "live" gauges of processes that are gone (a worker killed or replaced): no
+    server hook tells us when a uvicorn worker dies, and every process writes to this folder
+    on this machine, so a pid that no longer exists is a dead writer."""
+    for name in glob.glob(os.path.join(path, "gauge_live*_*.db")):
+        pid = os.path.basename(name).rsplit("_", 1)[-1].removesuffix(".db")
+        if pid.isdigit() and not pid_alive(int(pid)):
+            multiprocess.mark_process_dead(int(pid), path)
+
+
 def metrics_view(request):
     """All processes' metrics in the Prometheus text format."""
     if not allowed(request):
@@ -105,6 +127,7 @@ def metrics_view(request):
         )
         return JsonResponse({"detail": detail}, status=403)
     if settings.PROMETHEUS_MULTIPROC_DIR:
+        forget_dead_processes(settings.PROMETHEUS_MULTIPROC_DIR)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)
     else:

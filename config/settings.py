@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -228,6 +229,8 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # --- Request limits -------------------------------------------------------------------------
 # A bulk request of 10,000 trades is about 1.3 MB of JSON; anything far larger is refused.
+# The ASGI application refuses a larger body before reading it (config/request_limits.py);
+# paths with a limit of their own are in REQUEST_BODY_LIMITS below.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=4 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
@@ -239,11 +242,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsAuthenticatedThrottled"],
-    "DEFAULT_PARSER_CLASSES": [
-        "api.parsers.DecimalJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only (a form-encoded body is a 415 naming application/json); endpoints taking a file
+    # add api.parsers.UploadParser.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.DecimalJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -283,6 +285,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BacktestStatusEnum": "algo.models.BacktestRun.Status",
+        "PaperSessionStatusEnum": "algo.models.PaperSession.Status",
+    },
 }
 
 # --- Ledger ---------------------------------------------------------------------------------
@@ -342,15 +348,91 @@ FEED_LEASE_SECONDS = env.float("FEED_LEASE_SECONDS", default=5.0)
 BACKTEST_INLINE_MAX_BARS = env.int("BACKTEST_INLINE_MAX_BARS", default=100_000)
 BACKTEST_MAX_BARS = env.int("BACKTEST_MAX_BARS", default=2_000_000)
 BACKTEST_MAX_UPLOAD_BYTES = env.int("BACKTEST_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+
+# Request body limits by path prefix (bytes; the longest matching prefix wins), every other path
+# MAX_REQUEST_BYTES: the one place where a path gets a larger body. The backtest CSV upload
+# comes as multipart: the file plus its form fields and framing.
+REQUEST_BODY_LIMITS = {
+    "/api/backtests/": BACKTEST_MAX_UPLOAD_BYTES + 64 * 1024,
+}
 # Bars of ticker/CSV runs and the plots drawn on request are kept here.
 ALGO_DATA_DIR = env.path("ALGO_DATA_DIR", default=VAR_DIR / "algo")
 # How often the paper-trading sink reloads running sessions and saves their open bars (s).
 PAPER_REFRESH_SECONDS = env.float("PAPER_REFRESH_SECONDS", default=2.0)
+# Backtests a user may have queued or running at once (a further POST is a 429).
+BACKTEST_MAX_ACTIVE_PER_USER = env.int("BACKTEST_MAX_ACTIVE_PER_USER", default=3)
+# The longest a backtest may run on the worker (s); past it the run ends as failed.
+BACKTEST_TIME_LIMIT = env.int("BACKTEST_TIME_LIMIT", default=600)
+# How long the broker waits for a worker to acknowledge a task before handing it to another
+# (s): a run whose worker died is delivered again after this. It must exceed the time limit
+# plus the 5 s grace before a run over time is killed, or a run still going would be handed
+# out twice.
+BACKTEST_VISIBILITY_TIMEOUT = env.int(
+    "BACKTEST_VISIBILITY_TIMEOUT", default=BACKTEST_TIME_LIMIT + 60
+)
+if BACKTEST_VISIBILITY_TIMEOUT <= BACKTEST_TIME_LIMIT + 5:
+    raise ImproperlyConfigured(
+        f"BACKTEST_VISIBILITY_TIMEOUT ({BACKTEST_VISIBILITY_TIMEOUT}) must exceed "
+        f"BACKTEST_TIME_LIMIT + 5 ({BACKTEST_TIME_LIMIT + 5})"
+    )
+# Deliveries of one run: a run whose worker died this many times ends as failed.
+BACKTEST_MAX_ATTEMPTS = env.int("BACKTEST_MAX_ATTEMPTS", default=2)
+# How often beat looks for runs whose worker died and that the broker did not deliver again
+# (s); such a run is failed once it has been running for the visibility timeout plus this.
+BACKTEST_REAPER_INTERVAL = env.int("BACKTEST_REAPER_INTERVAL", default=60)
+
+# --- Celery (worker and beat of the scale-out mode) -----------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BACKTEST_VISIBILITY_TIMEOUT,
+    # Workers look for overdue unacknowledged tasks this often (s), on every sweep (kombu's
+    # default sweeps every 10 x 10 s), so a dead worker's run is back within the visibility
+    # timeout plus at most 10 s.
+    "unacked_restore_interval": max(1, min(10, BACKTEST_VISIBILITY_TIMEOUT // 10)),
+    "unacked_restore_throttle": 1,
+}
+# A POST that queues work fails within about a second when the broker is down (the run is
+# then failed with the reason), instead of hanging on reconnects.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+# Beat exports the previous UTC day at this UTC time (HH:MM), then runs that day's analysis.
+EXPORT_SCHEDULE = env.str("EXPORT_SCHEDULE", default="00:15")
+
+
+def _daily_at(text: str) -> crontab:
+    try:
+        hour, minute = (int(part) for part in text.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"EXPORT_SCHEDULE must be a UTC time HH:MM, got {text!r}"
+        ) from None
+    return crontab(hour=hour, minute=minute)
+
+
+CELERY_BEAT_SCHEDULE = {
+    "export-previous-day": {
+        "task": "cloud.export_previous_day",
+        "schedule": _daily_at(EXPORT_SCHEDULE),
+    },
+    "reap-backtests": {
+        "task": "algo.reap_backtests",
+        "schedule": float(BACKTEST_REAPER_INTERVAL),
+    },
+}
 
 # --- cloud ---------------------------------------------------------------------------------
 # Where `export_trades` writes YYYY/MM/DD/trades.csv and the analysis reads it:
@@ -413,5 +495,7 @@ LOGGING = {
         # boto3 announces where it found credentials on every command at INFO.
         "botocore": {"level": "WARNING"},
         "boto3": {"level": "WARNING"},
+        # django-axes reports every login at INFO; lock-outs come at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

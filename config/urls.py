@@ -26,3 +26,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
 ]
+
+# JSON instead of HTML on /api/ paths when DJANGO_DEBUG=0 (api/errors.py).
+handler400 = "api.errors.bad_request"
+handler500 = "api.errors.server_error"

@@ -1,4 +1,7 @@
-"""How a trade looks on the wire (JSON and CSV): one function, used by every read path.
+"""How a trade looks on the wire (JSON and CSV), for the read paths that render many rows.
+
+The shape is ``TradeSerializer``'s: its declared fields give the column list and which
+columns are decimals or timestamps; :func:`trade_row` renders what it would, faster.
 
 Read paths that list many trades fetch them with :func:`wire_values`. On PostgreSQL the
 database then writes the timestamps and decimals in their wire form, so a page of trades is
@@ -8,34 +11,21 @@ not parsed into ``datetime`` and ``Decimal`` objects only to be formatted back i
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections
 from django.db.models import Func, QuerySet, TextField
 
+from api.serializers import DecimalStringField, TimestampField
+from ledger.api.serializers import TradeSerializer
+from tradepulse.timeutil import POSTGRES_TIMESTAMP_SQL, format_timestamp
 from tradepulse.trades import format_decimal
 
-FIELDS = (
-    "id",
-    "ticker",
-    "side",
-    "price",
-    "quantity",
-    "timestamp",
-    "source",
-    "created_at",
-    "updated_at",
-)
-DECIMAL_FIELDS = ("price", "quantity")
-TIMESTAMP_FIELDS = ("timestamp", "created_at", "updated_at")
+_DECLARED = TradeSerializer().fields
+FIELDS: tuple[str, ...] = tuple(TradeSerializer.Meta.fields)
+DECIMAL_FIELDS = tuple(n for n in FIELDS if isinstance(_DECLARED[n], DecimalStringField))
+TIMESTAMP_FIELDS = tuple(n for n in FIELDS if isinstance(_DECLARED[n], TimestampField))
 TEXT_SUFFIX = "_text"  # key of a column's wire text in a row of :func:`wire_values`
-
-
-def format_timestamp(value: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z`` suffix and microseconds when present."""
-    text = value.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
 
 
 def decimal_text_sql(column: str) -> str:
@@ -44,16 +34,8 @@ def decimal_text_sql(column: str) -> str:
 
 
 def timestamp_text_sql(column: str) -> str:
-    """SQL writing a timestamp ``column`` as :func:`format_timestamp` does (PostgreSQL).
-
-    ``to_char`` has no optional fraction, so the format is chosen per row: whole seconds
-    without one, like ``datetime.isoformat``.
-    """
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (
-        f"to_char({utc}, CASE WHEN {utc} = date_trunc('second', {utc}) "
-        """THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
-    )
+    """SQL writing a timestamp ``column`` as :func:`format_timestamp` does (PostgreSQL)."""
+    return POSTGRES_TIMESTAMP_SQL.format(column=column)
 
 
 class _Text(Func):
@@ -108,35 +90,37 @@ def wire_select_sql(column_of: Callable[[str], str]) -> tuple[str, tuple[str, ..
     return ", ".join(columns), tuple(keys)
 
 
+_FORMATTERS: tuple[tuple[str, Callable[[Any], Any] | None], ...] = tuple(
+    (
+        name,
+        format_decimal
+        if name in DECIMAL_FIELDS
+        else format_timestamp
+        if name in TIMESTAMP_FIELDS
+        else None,
+    )
+    for name in FIELDS
+)
+_TEXT_KEYS = tuple(
+    (name, name + TEXT_SUFFIX if name in DECIMAL_FIELDS + TIMESTAMP_FIELDS else name)
+    for name in FIELDS
+)
+
+
 def trade_row(row: Any) -> dict[str, Any]:
-    """Represent a ``Trade``, or a row of :func:`wire_values`; decimals as exact strings."""
+    """Represent a ``Trade``, or a row of :func:`wire_values`, as ``TradeSerializer`` does
+    (decimals as exact strings, timestamps by ``format_timestamp``), without its per-field
+    machinery: the list, CSV and page paths render thousands of rows."""
     if isinstance(row, dict):
-        if "price" + TEXT_SUFFIX in row:
-            return {
-                "id": row["id"],
-                "ticker": row["ticker"],
-                "side": row["side"],
-                "price": row["price_text"],
-                "quantity": row["quantity_text"],
-                "timestamp": row["timestamp_text"],
-                "source": row["source"],
-                "created_at": row["created_at_text"],
-                "updated_at": row["updated_at_text"],
-            }
-        get = row.get
+        if DECIMAL_FIELDS and DECIMAL_FIELDS[0] + TEXT_SUFFIX in row:
+            return {name: row[key] for name, key in _TEXT_KEYS}
+        get = row.__getitem__
     else:
 
         def get(name):
             return getattr(row, name)
 
     return {
-        "id": get("id"),
-        "ticker": get("ticker"),
-        "side": get("side"),
-        "price": format_decimal(get("price")),
-        "quantity": format_decimal(get("quantity")),
-        "timestamp": format_timestamp(get("timestamp")),
-        "source": get("source"),
-        "created_at": format_timestamp(get("created_at")),
-        "updated_at": format_timestamp(get("updated_at")),
+        name: get(name) if formatter is None else formatter(get(name))
+        for name, formatter in _FORMATTERS
     }

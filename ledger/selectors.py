@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Field, Model, QuerySet
 
 from ledger.models import Trade
 from ledger.representation import wire_select_sql, wire_values
@@ -68,8 +68,14 @@ def trade_page(
         return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
 
 
+def db_column(model: type[Model], name: str) -> str:
+    """The database column of the concrete field ``name`` of ``model``."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise LookupError(f"{model.__name__}.{name} has no column")
+    return field.column
+
+
 @cache
 def _wire_select() -> tuple[str, tuple[str, ...]]:
-    return wire_select_sql(
-        lambda name: connection.ops.quote_name(Trade._meta.get_field(name).column)
-    )
+    return wire_select_sql(lambda name: connection.ops.quote_name(db_column(Trade, name)))

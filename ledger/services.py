@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from ledger.models import Trade
 from tradepulse.trades import clean_trade
 
 BULK_BATCH_SIZE = 2000
-COPY_COLUMNS = (
-    "id",
-    "owner_id",
-    "ticker",
-    "side",
-    "price",
-    "quantity",
-    "timestamp",
-    "source",
-    "source_ref",
-    "created_at",
-    "updated_at",
-)
+# Every column of the trade table, from the model (the one declaration of what is stored).
+_STORED = tuple(Trade._meta.concrete_fields)
+
+
+def _column(field: Field) -> str:
+    """A concrete field's column (always set once the model class is built)."""
+    assert field.column, field
+    return field.column
+
+
+COPY_COLUMNS = tuple(_column(field) for field in _STORED)
 
 
 def trade_create(
@@ -41,22 +42,19 @@ def trade_create(
 def _new_trade(owner, fields: Mapping[str, Any], source: str, now, source_ref: str = "") -> Trade:
     """An unsaved trade from cleaned fields, stamped ``now`` when it has no timestamp."""
     return Trade(
-        owner=owner,
-        source=source,
-        source_ref=source_ref,
-        created_at=now,
-        updated_at=now,
-        timestamp=fields.get("timestamp") or now,
-        ticker=fields["ticker"],
-        side=fields["side"],
-        price=fields["price"],
-        quantity=fields["quantity"],
+        **{
+            **fields,
+            "owner": owner,
+            "source": source,
+            "source_ref": source_ref,
+            "created_at": now,
+            "updated_at": now,
+            "timestamp": fields.get("timestamp") or now,
+        }
     )
 
 
-_INSERT_COLUMNS = COPY_COLUMNS[1:]
-_PRICE = Trade._meta.get_field("price")
-_QUANTITY = Trade._meta.get_field("quantity")
+_INSERTED = tuple(field for field in _STORED if not field.primary_key)
 
 
 def _insert_one(trade: Trade) -> int:
@@ -67,19 +65,10 @@ def _insert_one(trade: Trade) -> int:
     """
     ops = connection.ops
     values = [
-        trade.owner_id,
-        trade.ticker,
-        trade.side,
-        _PRICE.get_db_prep_save(trade.price, connection),
-        _QUANTITY.get_db_prep_save(trade.quantity, connection),
-        ops.adapt_datetimefield_value(trade.timestamp),
-        trade.source,
-        trade.source_ref,
-        ops.adapt_datetimefield_value(trade.created_at),
-        ops.adapt_datetimefield_value(trade.updated_at),
+        field.get_db_prep_save(getattr(trade, field.attname), connection) for field in _INSERTED
     ]
     table = ops.quote_name(Trade._meta.db_table)
-    columns = ", ".join(ops.quote_name(c) for c in _INSERT_COLUMNS)
+    columns = ", ".join(ops.quote_name(_column(field)) for field in _INSERTED)
     sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(values))})"
     with connection.cursor() as cursor:
         if connection.features.can_return_columns_from_insert:
@@ -149,6 +138,15 @@ def _draw_ids(cursor, table: str, count: int) -> list[int]:
     return cursor.fetchone()[0]
 
 
+def _copy_text(value) -> str:
+    """A validated value as COPY text (validated text fields hold no tab, newline or backslash)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
 def _copy_trades(owner, rows: Iterable[Mapping[str, Any]], source: str, count: int) -> list[int]:
     if not count:
         return []
@@ -158,19 +156,32 @@ def _copy_trades(owner, rows: Iterable[Mapping[str, Any]], source: str, count: i
         ids = _draw_ids(cursor, table, count)
         # Every text field here is validated (symbols, sides, sources contain no tab,
         # newline or backslash), so rows can be written as COPY text without escaping.
-        owner_id = owner.pk
         stamp = now.isoformat()
+        # Each line is the model's columns in order: the cleaned fields, and what every row of
+        # this request shares (owner, source, stamps, and each other column's default).
+        shared = {
+            field.attname: _copy_text(field.get_default())
+            for field in _STORED
+            if field.has_default()
+        }
+        shared.update(
+            owner_id=str(owner.pk),
+            source=source,
+            source_ref="",
+            created_at=stamp,
+            updated_at=stamp,
+            timestamp=stamp,
+        )
+        line = "\t".join(f"{{{field.attname}}}" for field in _STORED) + "\n"
         written = 0
         chunk: list[str] = []
         with cursor.copy(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
             for trade_id, row in zip(ids, rows, strict=False):
-                timestamp = row.get("timestamp")
-                chunk.append(
-                    f"{trade_id}\t{owner_id}\t{row['ticker']}\t{row['side']}\t"
-                    f"{row['price']:f}\t{row['quantity']:f}\t"
-                    f"{stamp if timestamp is None else timestamp.isoformat()}\t"
-                    f"{source}\t\t{stamp}\t{stamp}\n"
-                )
+                values = dict(shared, id=trade_id)
+                for name, value in row.items():
+                    if value is not None:
+                        values[name] = _copy_text(value)
+                chunk.append(line.format_map(values))
                 if len(chunk) == 1000:
                     copy.write("".join(chunk))
                     written += len(chunk)

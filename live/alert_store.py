@@ -18,14 +18,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tradepulse.alerts import Alert
+from tradepulse.alerts import SpikeAlert
 from tradepulse.market import Backoff
 
 from . import metrics
 
 logger = logging.getLogger(__name__)
 
-AlertBatch = list[tuple[Alert, int | None]]
+AlertBatch = list[tuple[SpikeAlert, int | None]]
 AlertWriter = Callable[[AlertBatch], Awaitable[Any]]
 
 
@@ -59,7 +59,7 @@ class AlertStore:
         self.capacity = capacity
         self.batch_size = batch_size
         self._retry = (retry_initial, retry_maximum)
-        self._queue: deque[tuple[Alert, int | None]] = deque()
+        self._queue: deque[tuple[SpikeAlert, int | None]] = deque()
         self._wake = asyncio.Event()
         self.stored = 0
         self.overflowed = 0
@@ -69,7 +69,7 @@ class AlertStore:
     def __len__(self) -> int:
         return len(self._queue)
 
-    def put(self, alert: Alert, user_id: int | None) -> bool:
+    def put(self, alert: SpikeAlert, user_id: int | None) -> bool:
         """Queue one alert for storage; False (logged, counted) when the queue is full."""
         if self.writer is None:
             return True

@@ -47,7 +47,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 
 from . import metrics, runtime
 from .protocol import dumps
@@ -125,7 +125,7 @@ class StockPriceConsumer(AsyncJsonWebsocketConsumer):
         self._writer = asyncio.create_task(self._write_loop(), name="live-socket-writer")
         raw = self.scope["url_route"]["kwargs"].get("ticker", "")
         try:
-            self.first_ticker = normalise_ticker(raw)
+            self.first_ticker = normalize_ticker(raw)
         except InvalidTicker as exc:
             self._refuse(CLOSE_INVALID_TICKER, str(exc))
             return
@@ -315,7 +315,7 @@ class StockPriceConsumer(AsyncJsonWebsocketConsumer):
         good, bad = [], []
         for raw in value:
             try:
-                ticker = normalise_ticker(raw)
+                ticker = normalize_ticker(raw)
             except InvalidTicker as exc:
                 bad.append((raw, str(exc)))
             else:

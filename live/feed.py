@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from tradepulse.alerts import Alert, AlertEngine
+from tradepulse.alerts import AlertEngine, SpikeAlert
 from tradepulse.market import Backoff, MarketDataProvider, ProviderState, ProviderStatus, Tick
 from tradepulse.timeutil import format_timestamp
 
@@ -227,8 +227,10 @@ class FeedRunner:
         if self._rules_loader is not None:
             await self._reload_rules()
         self._refresh_sinks()
-        with contextlib.suppress(Exception):
+        try:
             await self._apply_subscription()
+        except Exception:  # the subscription loop tries again within a second
+            logger.exception("feed: subscribing the provider failed")
         self._tasks = [
             start_supervised("feed-consume", self._consume),
             start_supervised("feed-publish", self._publish_loop),
@@ -308,7 +310,7 @@ class FeedRunner:
             self._dirty.add(ticker)
             self._wake.set()
 
-    def _raise_alert(self, state: TickerState, alert: Alert, owners: frozenset[int] | None):
+    def _raise_alert(self, state: TickerState, alert: SpikeAlert, owners: frozenset[int] | None):
         self.alerts_raised += 1
         self.seq += 1
         message = alert.to_wire()

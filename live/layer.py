@@ -4,9 +4,10 @@
 Redis pub/sub layer's methods are ``functools.partial`` objects without ``__name__``), never
 raises for a failed call (it returns False), logs the first failure of an outage and the
 recovery (not every failed message), and counts failures in
-``tradepulse_live_channel_layer_errors``. ``call_until_ok`` retries with backoff until the
-call succeeds: for the calls a component cannot do without (joining a group, naming its
-watch list), as opposed to a tick, which the next tick replaces.
+``tradepulse_live_channel_layer_errors``. Callers retry what they cannot do without: the feed
+re-publishes a ticker's latest price in a later slot and sends a heartbeat every second; the
+hub re-joins its groups and re-sends its watch list every ``HUB_REFRESH_SECONDS`` and at once
+when the feed is heard again.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import logging
 import os
 import time
 from typing import Any
-
-from tradepulse.market import Backoff
 
 from . import metrics
 
@@ -53,11 +52,6 @@ class LayerClient:
             self.failing_since = None
             self.failures = 0
         return True
-
-    async def call_until_ok(self, method: str, *args: Any, maximum_delay: float = 2.0) -> None:
-        backoff = Backoff(initial=0.1, maximum=maximum_delay, jitter=0.2)
-        while not await self.call(method, *args):
-            await asyncio.sleep(backoff.next())
 
     async def receive(self, channel: str) -> dict[str, Any]:
         return await self.layer.receive(channel)

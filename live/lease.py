@@ -203,12 +203,21 @@ async def lead_or_stand_by(
         logger.warning("feed: leading with token %d", token)
         if on_change:
             on_change("leading", token)
-        await _lead(lease, build_runner(token), token, stop)
+        while True:
+            await _lead(lease, build_runner(token), token, stop)
+            if stop.is_set():
+                metrics.FEED_LEADER.set(0)
+                with contextlib.suppress(Exception):
+                    await lease.release(token)
+                return
+            try:
+                still_ours = await lease.renew(token)
+            except Exception:
+                still_ours = False
+            if not still_ours:
+                break
+            logger.warning("feed: still holding the lease (token %d); restarting the runner", token)
         metrics.FEED_LEADER.set(0)
-        if stop.is_set():
-            with contextlib.suppress(Exception):
-                await lease.release(token)
-            return
         logger.warning("feed: lost the lease (token %d); standing by", token)
 
 
@@ -227,6 +236,8 @@ async def _lead(lease: FeedLease, runner, token: int, stop: asyncio.Event) -> No
             task.cancel()
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await run
+        if run.done() and not run.cancelled() and run.exception() is not None:
+            logger.error("feed: the runner crashed; it starts again", exc_info=run.exception())
         for task in waits[1:]:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-from tradepulse.alerts import Alert, SpikeDetector
+from tradepulse.alerts import SpikeAlert, SpikeDetector
 from tradepulse.market import Tick
 
 from .selectors import UserRule
@@ -51,7 +51,7 @@ class RuleBook:
                 fresh[ticker][key] = (detector, frozenset(owners))
         self._rules = fresh
 
-    def process(self, tick: Tick) -> list[tuple[Alert, frozenset[int]]]:
+    def process(self, tick: Tick) -> list[tuple[SpikeAlert, frozenset[int]]]:
         by_rule = self._rules.get(tick.ticker)
         if not by_rule:
             return []

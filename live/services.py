@@ -9,12 +9,12 @@ from decimal import Decimal
 from django.db import transaction
 
 from live.models import Alert, AlertRule
-from tradepulse.alerts import Alert as EngineAlert
+from tradepulse.alerts import SpikeAlert
 
 logger = logging.getLogger(__name__)
 
 
-def alerts_store(alerts: Iterable[tuple[EngineAlert, int | None]]) -> int:
+def alerts_store(alerts: Iterable[tuple[SpikeAlert, int | None]]) -> int:
     """Insert alerts raised by the feed, each with the user whose rule fired it (None = the
     global rule), in one statement. Returns how many were stored."""
     rows = [

@@ -53,8 +53,9 @@ def main() -> int:
 
     connections.close_all()
 
+    port = os.environ.get("PORT") or "8000"
     metrics_dir = Path(
-        os.environ.get("PROMETHEUS_MULTIPROC_DIR") or ROOT / "var" / "metrics" / "scaled"
+        os.environ.get("PROMETHEUS_MULTIPROC_DIR") or ROOT / "var" / "metrics" / port
     )
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
@@ -65,7 +66,6 @@ def main() -> int:
     env.setdefault("WEB_CONCURRENCY", "2")
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
-    port = env.get("PORT") or "8000"
     print(
         f"run-scaled: {env['WEB_CONCURRENCY']} web workers on http://127.0.0.1:{port}/, "
         "2 feeds, a Celery worker and Celery beat (Ctrl-C stops them all)",

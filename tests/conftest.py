@@ -65,6 +65,32 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
 
 @pytest.fixture(autouse=True)
+def _responses_match_the_openapi_document(monkeypatch):
+    """Every JSON response of the API that a test client receives is validated against the
+    published OpenAPI document (``tests.support.openapi``)."""
+    from django.test.client import Client
+
+    from tests.support import openapi
+
+    send = Client.request
+
+    def request(self, **kwargs):
+        response = send(self, **kwargs)
+        if not response.streaming:
+            problem = openapi.check(
+                kwargs.get("REQUEST_METHOD", "GET"),
+                kwargs.get("PATH_INFO", ""),
+                response.status_code,
+                response.get("Content-Type", ""),
+                response.content,
+            )
+            assert problem is None, f"response does not match the OpenAPI document: {problem}"
+        return response
+
+    monkeypatch.setattr(Client, "request", request)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters live in the cache; each test starts from zero."""
     from django.core.cache import cache

@@ -1,4 +1,5 @@
-"""Ticker symbols: one normalisation and one validity rule for the whole system."""
+"""Ticker symbols: one normalisation and one validity rule for the whole system
+(:func:`normalize_ticker`, used by the ledger, the live feed, the engine and the APIs)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class InvalidTicker(ValueError):
         return {"ticker": [str(self)]}
 
 
-def normalise_ticker(value: object) -> str:
+def normalize_ticker(value: object) -> str:
     """Return ``value`` upper-cased and stripped if it looks like a real symbol.
 
     Raises :class:`InvalidTicker` with a message fit for an API error otherwise.
@@ -49,7 +50,7 @@ def _normalise(value: str) -> str:
 
 def is_valid_ticker(value: object) -> bool:
     try:
-        normalise_ticker(value)
+        normalize_ticker(value)
     except InvalidTicker:
         return False
     return True

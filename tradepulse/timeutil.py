@@ -78,5 +78,11 @@ def format_timestamp(value: datetime) -> str:
     return value.isoformat(timespec="microseconds") + "Z"
 
 
+# :func:`format_timestamp` as PostgreSQL writes it, for SQL that formats rows itself (the trade
+# list's page query, the export's COPY): ``{column}`` is a ``timestamptz`` column. Identical
+# text for every instant from 0001-01-01 to 9999-12-31.
+POSTGRES_TIMESTAMP_SQL = "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -12,7 +12,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from tradepulse.analysis.schema import format_decimal
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 from tradepulse.timeutil import InvalidTimestamp, parse_datetime_utc, utcnow
 
 SIDES = ("buy", "sell")
@@ -104,7 +104,7 @@ def clean_trade(
                 errors[name] = ["This field is required."]
     if "ticker" in data and "ticker" not in errors:
         try:
-            cleaned["ticker"] = normalise_ticker(data["ticker"])
+            cleaned["ticker"] = normalize_ticker(data["ticker"])
         except InvalidTicker as exc:
             errors["ticker"] = [str(exc)]
     if "side" in data and "side" not in errors:

@@ -1,15 +1,17 @@
-"""Output shapes of the algo API (input is validated by :mod:`algo.services`)."""
+"""Output shapes of the algo API: each serializer renders its resource and documents it
+(input is validated by :mod:`algo.services`)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from algo.models import BacktestRun, PaperSession
 from algo.selectors import paper_session_figures
+from api.serializers import DecimalStringField, ModelSerializer, TimestampField
 from tradepulse.trades import format_decimal
 
 
@@ -20,76 +22,12 @@ def _money(value: float | None) -> str | None:
     return format_decimal(Decimal(f"{value:.8f}"))
 
 
-def backtest_summary(run: BacktestRun, request) -> dict[str, Any]:
-    url = request.build_absolute_uri(reverse("backtest-detail", args=[run.pk]))
-    return {
-        "id": run.pk,
-        "url": url,
-        "status": run.status,
-        "params": run.params,
-        "data": run.data,
-        "bars": run.bars,
-        "created_at": run.created_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "return_pct": (run.stats or {}).get("return_pct"),
-        "sharpe_ratio": (run.stats or {}).get("sharpe_ratio"),
-    }
+class BacktestRunSummarySerializer(ModelSerializer):
+    """A run in the list: what it ran on, its state and its headline figures."""
 
-
-def backtest_detail(run: BacktestRun, request) -> dict[str, Any]:
-    data = backtest_summary(run, request)
-    done = run.status == BacktestRun.Status.DONE
-    data.update(
-        {
-            "started_at": run.started_at.isoformat() if run.started_at else None,
-            "error": run.error or None,
-            "stats": run.stats,
-            "trades": run.trades,
-            "open_trade": run.open_trade,
-            "plots": {
-                "png": request.build_absolute_uri(reverse("backtest-plot-png", args=[run.pk])),
-                "html": request.build_absolute_uri(reverse("backtest-plot-html", args=[run.pk])),
-            }
-            if done
-            else None,
-        }
-    )
-    return data
-
-
-def paper_session_data(session: PaperSession, request) -> dict[str, Any]:
-    figures = paper_session_figures(session)
-    return {
-        "id": session.pk,
-        "url": request.build_absolute_uri(reverse("paper-session-detail", args=[session.pk])),
-        "ticker": session.ticker,
-        "bar": session.interval,
-        "params": session.params,
-        "quantity": session.quantity,
-        "status": session.status,
-        "runner": session.runner,
-        "started_at": session.started_at.isoformat(),
-        "stopped_at": session.stopped_at.isoformat() if session.stopped_at else None,
-        "initial_cash": format_decimal(session.cash),
-        "position": figures["position"],
-        "entry_price": _money(figures["entry_price"]),
-        "last_price": _money(figures["last_price"]),
-        "last_tick_time": figures["last_tick_time"],
-        "cash": _money(figures["cash"]),
-        "equity": _money(figures["equity"]),
-        "pnl": _money(figures["pnl"]),
-        "commissions": _money(figures["commissions"]),
-        "bars": figures["bars"],
-        "fills": session.fills,
-        "halted": figures["halted"],
-    }
-
-
-class BacktestRunSchema(serializers.ModelSerializer):
-    """The shape of a run in the API schema (responses are built by :func:`backtest_detail`)."""
-
-    url = serializers.URLField()
-    plots = serializers.DictField(child=serializers.URLField(), allow_null=True)
+    url = serializers.SerializerMethodField()
+    return_pct = serializers.SerializerMethodField()
+    sharpe_ratio = serializers.SerializerMethodField()
 
     class Meta:
         model = BacktestRun
@@ -101,8 +39,44 @@ class BacktestRunSchema(serializers.ModelSerializer):
             "data",
             "bars",
             "created_at",
-            "started_at",
             "finished_at",
+            "return_pct",
+            "sharpe_ratio",
+        )
+
+    def get_url(self, run: BacktestRun) -> str:
+        return _absolute(self.context, reverse("backtest-detail", args=[run.pk]))
+
+    def get_return_pct(self, run: BacktestRun) -> float | None:
+        return (run.stats or {}).get("return_pct")
+
+    def get_sharpe_ratio(self, run: BacktestRun) -> float | None:
+        return (run.stats or {}).get("sharpe_ratio")
+
+
+# Inline, not a component: in OpenAPI 3.0 a null next to a referenced schema is ambiguous.
+PLOTS_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "png": {"type": "string", "format": "uri"},
+        "html": {"type": "string", "format": "uri"},
+    },
+    "required": ["png", "html"],
+}
+
+
+class BacktestRunSerializer(BacktestRunSummarySerializer):
+    """One run: the summary plus statistics, trades and plot links (``plots`` is null until
+    the run is done)."""
+
+    plots = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+
+    class Meta(BacktestRunSummarySerializer.Meta):
+        fields = (
+            *BacktestRunSummarySerializer.Meta.fields,
+            "started_at",
             "error",
             "stats",
             "trades",
@@ -110,21 +84,36 @@ class BacktestRunSchema(serializers.ModelSerializer):
             "plots",
         )
 
+    def get_error(self, run: BacktestRun) -> str | None:
+        return run.error or None
 
-class PaperSessionSchema(serializers.ModelSerializer):
-    """The shape of a session in the API schema (built by :func:`paper_session_data`)."""
+    @extend_schema_field(PLOTS_SCHEMA)
+    def get_plots(self, run: BacktestRun) -> dict | None:
+        if run.status != BacktestRun.Status.DONE:
+            return None
+        return {
+            "png": _absolute(self.context, reverse("backtest-plot-png", args=[run.pk])),
+            "html": _absolute(self.context, reverse("backtest-plot-html", args=[run.pk])),
+        }
 
-    url = serializers.URLField()
-    bar = serializers.CharField()
-    initial_cash = serializers.DecimalField(max_digits=20, decimal_places=8)
-    entry_price = serializers.CharField(allow_null=True)
-    last_tick_time = serializers.DateTimeField(allow_null=True)
-    equity = serializers.CharField()
-    pnl = serializers.CharField()
-    commissions = serializers.CharField()
-    halted = serializers.BooleanField()
-    cash = serializers.CharField()
-    bars = serializers.IntegerField()
+
+class PaperSessionSerializer(ModelSerializer):
+    """A paper-trading session with its figures at the last price (money as decimal strings)."""
+
+    url = serializers.SerializerMethodField()
+    bar = serializers.CharField(source="interval")
+    initial_cash = DecimalStringField(source="cash")
+    position = serializers.IntegerField(source="figures.position")
+    entry_price = serializers.CharField(source="figures.entry_price", allow_null=True)
+    last_price = serializers.CharField(source="figures.last_price", allow_null=True)
+    last_tick_time = TimestampField(source="figures.last_tick_time", allow_null=True)
+    cash = serializers.CharField(source="figures.cash")
+    equity = serializers.CharField(source="figures.equity")
+    pnl = serializers.CharField(source="figures.pnl")
+    commissions = serializers.CharField(source="figures.commissions")
+    bars = serializers.IntegerField(source="figures.bars")
+    halted = serializers.BooleanField(source="figures.halted")
+    error = serializers.SerializerMethodField()
 
     class Meta:
         model = PaperSession
@@ -151,4 +140,23 @@ class PaperSessionSchema(serializers.ModelSerializer):
             "bars",
             "fills",
             "halted",
+            "error",
         )
+
+    def get_url(self, session: PaperSession) -> str:
+        return _absolute(self.context, reverse("paper-session-detail", args=[session.pk]))
+
+    def get_error(self, session: PaperSession) -> str | None:
+        return session.error or None
+
+    def to_representation(self, session: PaperSession):
+        figures = paper_session_figures(session)
+        for name in ("entry_price", "last_price", "cash", "equity", "pnl", "commissions"):
+            figures[name] = _money(figures[name])
+        session.figures = figures
+        return super().to_representation(session)
+
+
+def _absolute(context, path: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 
 from django.http import FileResponse
@@ -10,33 +11,27 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from algo.api.inputs import BacktestInput, PaperSessionInput, PositionsQuery
 from algo.api.serializers import (
-    BacktestRunSchema,
-    PaperSessionSchema,
-    backtest_detail,
-    backtest_summary,
-    paper_session_data,
+    BacktestRunSerializer,
+    BacktestRunSummarySerializer,
+    PaperSessionSerializer,
 )
+from algo.errors import WorkerUnavailable
 from algo.models import PaperSession
 from algo.selectors import backtest_queryset, paper_session_queryset, positions_list
-from algo.services import backtest_create, backtest_plot, paper_session_start, paper_session_stop
-from api.pagination import KeysetPagination
-from tradepulse.symbols import InvalidTicker, normalise_ticker
-
-BACKTEST_FIELDS = (
-    "fast",
-    "slow",
-    "kind",
-    "allow_short",
-    "cash",
-    "commission",
-    "ticker",
-    "period",
-    "interval",
-    "synthetic",
-    "seed",
-    "freq",
+from algo.services import (
+    ENQUEUE_FAILED,
+    backtest_cancel,
+    backtest_create,
+    backtest_plot,
+    paper_session_start,
+    paper_session_stop,
 )
+from api.pagination import KeysetPagination
+from api.parsers import DecimalJSONParser, UploadParser
+from ledger.api.views import IDEMPOTENCY_HEADER, run_idempotent
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 
 
 class CreatedPagination(KeysetPagination):
@@ -60,21 +55,26 @@ class FileRenderer(renderers.BaseRenderer):
         return json.dumps(data).encode()
 
 
-def _plain(data) -> dict:
-    """Form or JSON input as a flat dict (a form's lists reduced to their last value)."""
-    if hasattr(data, "dict"):
-        return data.dict()
-    if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": ["Expected a JSON object or a form."]})
-    return dict(data)
+def _fingerprint_body(request, upload) -> dict | None:
+    """The request's fields with an uploaded CSV replaced by its SHA-256 (None: no upload)."""
+    if upload is None:
+        return None
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    fields = {k: v for k, v in request.data.items() if k != "file"}
+    return {**fields, "file": digest.hexdigest()}
 
 
 class BacktestViewSet(viewsets.GenericViewSet):
     """The signed-in user's backtest runs. Another user's run is a 404."""
 
     pagination_class = CreatedPagination
-    serializer_class = BacktestRunSchema
+    serializer_class = BacktestRunSerializer
     lookup_value_regex = r"[0-9]{1,18}"
+    # JSON, or a multipart upload of a price CSV.
+    parser_classes = [DecimalJSONParser, UploadParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -86,43 +86,71 @@ class BacktestViewSet(viewsets.GenericViewSet):
             return [FileRenderer()]
         return super().get_renderers()
 
+    def get_serializer_class(self):
+        return BacktestRunSummarySerializer if self.action == "list" else BacktestRunSerializer
+
     @extend_schema(
-        summary="List backtest runs (newest first, cursor pages)", operation_id="backtests_list"
+        summary="List backtest runs (newest first, cursor pages)",
+        operation_id="backtests_list",
+        responses={200: BacktestRunSummarySerializer(many=True)},
     )
     def list(self, request):
         page = self.paginator.paginate_queryset(
             self.get_queryset().defer("trades", "open_trade"), request, self
         )
-        return self.paginator.get_paginated_response(
-            [backtest_summary(run, request) for run in page]
-        )
+        return self.paginator.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         summary="Run a backtest on a ticker, an uploaded CSV (multipart `file`) or synthetic bars",
-        request={
-            "application/json": OpenApiTypes.OBJECT,
-            "multipart/form-data": OpenApiTypes.OBJECT,
-        },
+        request={"application/json": BacktestInput, "multipart/form-data": BacktestInput},
+        parameters=[IDEMPOTENCY_HEADER],
         responses={
-            201: OpenApiResponse(description="Done (inline run)"),
-            202: OpenApiResponse(description="Queued for the background worker"),
+            201: OpenApiResponse(BacktestRunSerializer, description="Done (inline run)"),
+            202: OpenApiResponse(
+                BacktestRunSerializer, description="Queued for the background worker"
+            ),
             400: OpenApiResponse(description="A bad field, named"),
+            429: OpenApiResponse(description="Too many of the user's runs queued or running"),
             502: OpenApiResponse(description="The ticker's prices could not be downloaded"),
+            503: OpenApiResponse(description="The worker's broker is down (the run is failed)"),
         },
     )
     def create(self, request):
-        data = _plain(request.data)
-        upload = request.FILES.get("file")
-        params = {k: v for k, v in data.items() if k in BACKTEST_FIELDS}
-        run = backtest_create(owner=request.user, params=params, data=params, upload=upload)
-        code = status.HTTP_201_CREATED if run.status == "done" else status.HTTP_202_ACCEPTED
-        if run.status == "failed":
-            code = status.HTTP_201_CREATED
-        return Response(backtest_detail(run, request), status=code)
+        given = BacktestInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        upload = given.validated_data.get("file")
+
+        def handler():
+            run = backtest_create(
+                owner=request.user,
+                params=given.strategy_params(),
+                source=given.bars_source(),
+                upload=upload,
+            )
+            if run.status == "failed" and run.error.startswith(ENQUEUE_FAILED):
+                raise WorkerUnavailable(run.error, run.pk)
+            code = status.HTTP_202_ACCEPTED if run.status == "queued" else status.HTTP_201_CREATED
+            return Response(self.get_serializer(run).data, status=code)
+
+        # Queued runs must be committed before the worker is told; an upload is fingerprinted
+        # by its content.
+        return run_idempotent(
+            request, handler, body=_fingerprint_body(request, upload), atomic=False
+        )
+
+    @extend_schema(
+        summary="Cancel a queued or running run (it stays listed, status cancelled)",
+        responses={
+            200: OpenApiResponse(BacktestRunSerializer, description="The cancelled run"),
+            409: OpenApiResponse(description="The run already ended"),
+        },
+    )
+    def destroy(self, request, pk=None):
+        return Response(self.get_serializer(backtest_cancel(run=self.get_object())).data)
 
     @extend_schema(summary="One backtest run: status, statistics, trades and plot links")
     def retrieve(self, request, pk=None):
-        return Response(backtest_detail(self.get_object(), request))
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
         summary="Price, averages, trades, equity and drawdown as a PNG",
@@ -145,7 +173,7 @@ class PaperSessionViewSet(viewsets.GenericViewSet):
     """The signed-in user's paper-trading sessions; DELETE stops one (it stays listed)."""
 
     pagination_class = StartedPagination
-    serializer_class = PaperSessionSchema
+    serializer_class = PaperSessionSerializer
     lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
@@ -159,27 +187,34 @@ class PaperSessionViewSet(viewsets.GenericViewSet):
     )
     def list(self, request):
         page = self.paginator.paginate_queryset(self.get_queryset(), request, self)
-        return self.paginator.get_paginated_response([paper_session_data(s, request) for s in page])
+        return self.paginator.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         summary="Start paper trading a ticker on the live feed",
-        request=OpenApiTypes.OBJECT,
-        responses={201: OpenApiResponse(description="The running session")},
+        request=PaperSessionInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: OpenApiResponse(PaperSessionSerializer, description="The running session")},
     )
     def create(self, request):
-        session = paper_session_start(
-            owner=request.user, data=_plain(request.data), runner=PaperSession.Runner.FEED
-        )
-        return Response(paper_session_data(session, request), status=status.HTTP_201_CREATED)
+        given = PaperSessionInput(data=request.data)
+        given.is_valid(raise_exception=True)
+
+        def handler():
+            session = paper_session_start(
+                owner=request.user, params=given.session_params(), runner=PaperSession.Runner.FEED
+            )
+            return Response(self.get_serializer(session).data, status=status.HTTP_201_CREATED)
+
+        return run_idempotent(request, handler)
 
     @extend_schema(summary="One session: position, cash, equity at the last price and P&L")
     def retrieve(self, request, pk=None):
-        return Response(paper_session_data(self.get_object(), request))
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(summary="Stop a session (its trades stay in the ledger)")
     def destroy(self, request, pk=None):
         session = paper_session_stop(session=self.get_object())
-        return Response(paper_session_data(session, request))
+        return Response(self.get_serializer(session).data)
 
 
 class PositionsView(APIView):
@@ -199,13 +234,14 @@ class PositionsView(APIView):
         ticker = request.query_params.get("ticker") or None
         if ticker is not None:
             try:
-                ticker = normalise_ticker(ticker)
+                ticker = normalize_ticker(ticker)
             except InvalidTicker as exc:
                 raise ValidationError({"ticker": [str(exc)]}) from None
-        raw = (request.query_params.get("include_closed") or "false").strip().lower()
-        if raw not in ("true", "false", "1", "0"):
-            raise ValidationError({"include_closed": ["Must be true or false."]})
+        query = PositionsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
         rows = positions_list(
-            owner=request.user, ticker=ticker, include_closed=raw in ("true", "1")
+            owner=request.user,
+            ticker=ticker,
+            include_closed=query.validated_data["include_closed"],
         )
         return Response({"results": rows})

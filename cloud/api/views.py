@@ -11,7 +11,9 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,6 +22,7 @@ from api.throttling import AnonWindowThrottle, UserWindowThrottle
 from cloud.analysis import configured_backend, saved_analysis
 from cloud.api.serializers import AnalysisOutcomeSerializer, SavedAnalysisSerializer
 from cloud.destinations import configured_destination
+from cloud.exceptions import one_line
 from tradepulse.analysis import InvalidDate, parse_day
 
 
@@ -133,3 +136,63 @@ class SavedAnalysisView(APIView):
         if result is None:
             return Response({"detail": f"No analysis saved for {parsed}."}, status=404)
         return Response(result)
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    date = serializers.DateField(
+        required=False, help_text="UTC day to export (default: the previous UTC day)"
+    )
+    analyse = serializers.BooleanField(
+        default=True, help_text="Run the day's analysis once the export is written"
+    )
+
+
+class ExportQueuedSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    analyse = serializers.BooleanField()
+    task_id = serializers.CharField()
+
+
+class ExportEnqueueView(APIView):
+    """Queue one day's export (all users' trades), then its analysis, for the Celery worker.
+
+    Staff only: the export holds every user's trades. Needs the scale-out mode's broker
+    (``REDIS_URL``): without it, or while it is down, the answer is a 503 naming it.
+    """
+
+    permission_classes = [IsAuthenticatedThrottled, IsAdminUser]
+
+    @extend_schema(
+        operation_id="exports_enqueue",
+        summary="Queue a day's export and analysis for the background worker (staff)",
+        request=ExportRequestSerializer,
+        responses={
+            202: ExportQueuedSerializer,
+            400: OpenApiResponse(description="Invalid date"),
+            503: OpenApiResponse(description="No broker configured, or it is down"),
+        },
+    )
+    def post(self, request):
+        from cloud.tasks import enqueue_export, previous_utc_day
+
+        given = ExportRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        day = given.validated_data.get("date") or previous_utc_day()
+        analyse = given.validated_data["analyse"]
+        unavailable = {"component": "broker", "date": day.isoformat()}
+        if not settings.REDIS_URL:
+            return Response(
+                {"detail": "no background worker is configured (set REDIS_URL)", **unavailable},
+                status=503,
+            )
+        try:
+            task_id = enqueue_export(day, analyse=analyse)
+        except Exception as error:
+            return Response(
+                {"detail": f"the worker's broker is unavailable: {one_line(error)}", **unavailable},
+                status=503,
+                headers={"Retry-After": "30"},
+            )
+        return Response(
+            {"date": day.isoformat(), "analyse": analyse, "task_id": task_id}, status=202
+        )

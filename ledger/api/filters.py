@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from ledger.models import Trade
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 from tradepulse.timeutil import InvalidTimestamp, parse_date_or_datetime
 
 
@@ -35,7 +35,7 @@ class TickerField(forms.CharField):
         if not value:
             return None
         try:
-            return normalise_ticker(value)
+            return normalize_ticker(value)
         except InvalidTicker as exc:
             raise forms.ValidationError(str(exc)) from None
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from rest_framework.response import Response
 
 from api.errors import DomainError
 from api.pagination import KeysetPagination
-from api.renderers import CSVRenderer, stream_csv
+from api.renderers import CSVRenderer, csv_stream_for
 from ledger import idempotency
 from ledger.api.filters import TradeFilter
 from ledger.api.serializers import BulkResultSerializer, TradeSerializer
@@ -49,22 +50,29 @@ class BulkValidationError(DomainError):
         return {"errors": self.errors}
 
 
-def run_idempotent(request, handler):
-    """Run ``handler`` once per ``Idempotency-Key``; see :mod:`ledger.idempotency`."""
+def run_idempotent(request, handler, *, body=None, atomic: bool = True):
+    """Run ``handler`` once per ``Idempotency-Key``; see :mod:`ledger.idempotency`.
+
+    ``body`` replaces ``request.data`` in the request's fingerprint (an upload's digest, say).
+    With ``atomic=False`` the handler commits its own writes (work handed to a queue must see
+    them) and the response is stored after it returns.
+    """
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return handler()
     outcome = idempotency.reserve(
         owner=request.user,
         key=key,
-        request_hash=idempotency.fingerprint(request.method, request.path, request.data),
+        request_hash=idempotency.fingerprint(
+            request.method, request.path, request.data if body is None else body
+        ),
     )
     if isinstance(outcome, idempotency.Replay):
         return Response(
             outcome.body, status=outcome.status, headers={"Idempotent-Replayed": "true"}
         )
     try:
-        with transaction.atomic():
+        with transaction.atomic() if atomic else contextlib.nullcontext():
             response = handler()
             idempotency.complete(outcome, status=response.status_code, body=response.data)
     except BaseException:
@@ -109,7 +117,7 @@ class TradeViewSet(viewsets.GenericViewSet):
             raise translate_validation(filters.errors)
         if request.accepted_renderer.format == "csv":
             response = StreamingHttpResponse(
-                stream_csv(trade_rows(filters.qs), trade_row),
+                csv_stream_for(request, trade_rows(filters.qs), trade_row),
                 content_type="text/csv; charset=utf-8",
             )
             response["Content-Disposition"] = 'attachment; filename="trades.csv"'

@@ -6,12 +6,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.serializers import ModelSerializer
 from live.models import Alert, AlertRule
 from tradepulse.alerts.detector import alert_text
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 
 
-class AlertSerializer(serializers.ModelSerializer):
+class AlertSerializer(ModelSerializer):
     message = serializers.SerializerMethodField()
     scope = serializers.SerializerMethodField()
 
@@ -63,7 +64,7 @@ class AlertRuleSerializer(serializers.Serializer):
 
     def validate_ticker(self, value):
         try:
-            return normalise_ticker(value)
+            return normalize_ticker(value)
         except InvalidTicker as exc:
             raise serializers.ValidationError(str(exc)) from None
 

@@ -72,10 +72,16 @@ async def test_lock_out_under_asgi(async_client, limit):
     from asgiref.sync import sync_to_async
 
     await sync_to_async(get_user_model().objects.create_user)("root", password=PASSWORD)
+
+    def login(password):
+        return async_client.post(
+            "/api/auth/login/",
+            {"username": "root", "password": password},
+            content_type="application/json",
+        )
+
     for _ in range(limit):
-        await async_client.post("/api/auth/login/", {"username": "root", "password": "wrong"})
-    response = await async_client.post(
-        "/api/auth/login/", {"username": "root", "password": PASSWORD}
-    )
+        await login("wrong")
+    response = await login(PASSWORD)
     assert response.status_code == 429
     assert "Too many failed login attempts" in response.json()["detail"]

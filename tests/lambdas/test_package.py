@@ -40,7 +40,7 @@ CSV = (
 )
 
 
-def test_build_is_reproducible_and_holds_only_the_handler_and_analysis(tmp_path):
+def test_build_is_reproducible_and_holds_only_the_handler_analysis_and_what_it_imports(tmp_path):
     first = build.build(tmp_path / "one" / "trade_analysis.zip")
     second = build.build(tmp_path / "two" / "trade_analysis.zip")
 
@@ -50,7 +50,21 @@ def test_build_is_reproducible_and_holds_only_the_handler_and_analysis(tmp_path)
         f"tradepulse/analysis/{path.name}"
         for path in (build.REPO_ROOT / "tradepulse" / "analysis").glob("*.py")
     )
-    assert sorted(names) == sorted(["app.py", "tradepulse/__init__.py", *analysis_modules])
+    engine_modules = sorted(
+        name for name in names if name.count("/") == 1 and name != "tradepulse/__init__.py"
+    )
+    # Only top-level engine modules the analysis imports come along (the CSV cell rule, ...),
+    # never the backtester, the market feed or anything that needs Django.
+    assert engine_modules, "the analysis imports engine modules that must be shipped"
+    for name in engine_modules:
+        module = name.removeprefix("tradepulse/").removesuffix(".py")
+        assert any(
+            f"from tradepulse.{module} import" in (build.REPO_ROOT / path).read_text()
+            for path in [*analysis_modules, *engine_modules]
+        ), f"{name} is shipped but nothing shipped imports it"
+    assert sorted(names) == sorted(
+        ["app.py", "tradepulse/__init__.py", *analysis_modules, *engine_modules]
+    )
 
 
 def test_packaged_handler_runs_in_a_clean_interpreter(tmp_path, s3_client, s3_bucket):

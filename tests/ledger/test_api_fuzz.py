@@ -9,6 +9,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from schemathesis.checks import response_schema_conformance
 
 RAW_SCHEMA = json.loads(
     json.dumps(SchemaGenerator().get_schema(request=None, public=True), default=str)
@@ -37,6 +38,8 @@ def token(transactional_db, api):
 def test_trade_api_never_answers_with_a_server_error(case, token):
     response = case.call(app=APP, headers={"Authorization": f"Token {token}"})
     assert response.status_code < 500, (case.method, case.path, case.body, response.text[:500])
+    # What it answers is what the document says it answers.
+    case.validate_response(response, checks=[response_schema_conformance])
 
 
 EDGE_DECIMALS = [

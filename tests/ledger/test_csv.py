@@ -21,7 +21,7 @@ def test_csv_download_with_format_param_honours_filters(api, user):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [(r["ticker"], r["price"], r["timestamp"]) for r in rows] == [
-        ("AAPL", "0.1", "2025-01-15T10:00:00Z")
+        ("AAPL", "0.1", "2025-01-15T10:00:00.000000Z")
     ]
 
 

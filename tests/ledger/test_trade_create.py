@@ -29,7 +29,7 @@ def test_create_returns_the_stored_trade_with_decimals_as_strings(api, user):
     assert body["side"] == "buy"
     assert body["price"] == "189.25"
     assert body["quantity"] == "10"
-    assert body["timestamp"] == "2025-01-20T14:30:00Z"
+    assert body["timestamp"] == "2025-01-20T14:30:00.000000Z"
     assert body["source"] == "api"
     assert set(body) >= {"id", "created_at", "updated_at"}
     stored = Trade.objects.get(pk=body["id"])
@@ -68,7 +68,7 @@ def test_timestamp_without_offset_is_utc_and_offsets_are_converted(api):
             "timestamp": "2025-01-20T09:30:00",
         },
     )
-    assert naive.json()["timestamp"] == "2025-01-20T09:30:00Z"
+    assert naive.json()["timestamp"] == "2025-01-20T09:30:00.000000Z"
     offset = post(
         api,
         {
@@ -79,7 +79,7 @@ def test_timestamp_without_offset_is_utc_and_offsets_are_converted(api):
             "timestamp": "2025-01-20T09:30:00-05:00",
         },
     )
-    assert offset.json()["timestamp"] == "2025-01-20T14:30:00Z"
+    assert offset.json()["timestamp"] == "2025-01-20T14:30:00.000000Z"
 
 
 @pytest.mark.parametrize("ticker", ["AAPL", "brk.b", "^GSPC", "EURUSD=X", "BTC-USD", "GC=F"])

@@ -28,7 +28,7 @@ def test_put_replaces_fields_and_keeps_timestamp_when_omitted(api, user):
         "2",
         "3",
     )
-    assert body["timestamp"] == "2025-01-20T14:30:00Z"
+    assert body["timestamp"] == "2025-01-20T14:30:00.000000Z"
 
 
 def test_put_requires_all_fields(api, user):

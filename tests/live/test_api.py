@@ -39,7 +39,7 @@ def test_alerts_list_global_and_own_alerts_newest_first(api, user, other_user):
     assert [a["scope"] for a in body["results"]] == ["user", "global"]
     first = body["results"][1]
     assert first["message"] == "📈 Price Spike Alert: AAPL increased by 2.5% in 1 minute!"
-    assert first["timestamp"] == "2025-01-20T14:30:00Z"
+    assert first["timestamp"] == "2025-01-20T14:30:00.000000Z"
 
 
 def test_alerts_filter_by_ticker_direction_and_dates(api):

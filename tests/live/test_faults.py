@@ -16,13 +16,13 @@ from live.hub import LiveHub
 from live.supervision import cancel_all, start_supervised
 from tests.live.conftest import ORIGIN, T0, ScriptedProvider, receive_until
 from tests.live.test_hub import ListWatcher
-from tradepulse.alerts import Alert
+from tradepulse.alerts import SpikeAlert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def alert(i: int) -> Alert:
-    return Alert("AAPL", "up", 3.0, 100.0, 103.0, 60.0, T0 + timedelta(seconds=i))
+def alert(i: int) -> SpikeAlert:
+    return SpikeAlert("AAPL", "up", 3.0, 100.0, 103.0, 60.0, T0 + timedelta(seconds=i))
 
 
 async def test_a_crashed_loop_is_logged_and_restarted(caplog):
@@ -278,4 +278,44 @@ async def test_a_standby_takes_over_when_the_leader_stops_renewing(private_redis
             await asyncio.sleep(0.05)
     assert [name for name, _ in leading] == ["a", "b"] and leading[1][1] > leading[0][1]
     await cancel_all([a, b])
+    await client.aclose()
+
+
+async def test_a_leading_runner_that_crashes_is_logged_and_restarted_under_the_same_lease(
+    private_redis, caplog
+):
+    import redis.asyncio
+
+    from live.lease import FeedLease, lead_or_stand_by
+
+    client = redis.asyncio.Redis.from_url(private_redis.url)
+    built: list[int] = []
+    stop = asyncio.Event()
+
+    class Runner:
+        def __init__(self):
+            self.stopped = asyncio.Event()
+
+        async def run(self):
+            if len(built) == 1:
+                raise RuntimeError("runner bug")
+            await self.stopped.wait()
+
+        def request_stop(self):
+            self.stopped.set()
+
+    def build(token):
+        built.append(token)
+        return Runner()
+
+    task = asyncio.create_task(
+        lead_or_stand_by(FeedLease(client, ttl=5), build, stop, poll_interval=0.1)
+    )
+    async with asyncio.timeout(5):
+        while len(built) < 2:
+            await asyncio.sleep(0.02)
+    assert built[0] == built[1]
+    assert any("runner crashed" in r.getMessage() and r.exc_info for r in caplog.records)
+    stop.set()
+    await asyncio.wait_for(task, 5)
     await client.aclose()

@@ -83,3 +83,25 @@ def test_metrics_want_the_bearer_token_when_one_is_set(client, settings):
     )
     assert right.status_code == 200
     assert b"tradepulse_http_requests_total" in right.content
+
+
+def test_live_gauges_of_a_dead_process_are_dropped(tmp_path, settings, rf):
+    import subprocess
+    import sys
+
+    from config.metrics import metrics_view
+
+    settings.METRICS_TOKEN = ""
+    settings.PROMETHEUS_MULTIPROC_DIR = str(tmp_path)
+    # A process that set a live gauge and died without saying so.
+    code = (
+        "from prometheus_client import Gauge\n"
+        "Gauge('tradepulse_test_clients', 'clients', multiprocess_mode='livesum').set(7)\n"
+    )
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    assert list(tmp_path.glob("gauge_livesum_*.db"))
+    response = metrics_view(rf.get("/metrics", REMOTE_ADDR="127.0.0.1"))
+    assert response.status_code == 200
+    assert sample(response.content.decode(), "tradepulse_test_clients") == 0
+    assert not list(tmp_path.glob("gauge_livesum_*.db"))

@@ -6,7 +6,8 @@
   fast``.
 - ``ServedApp``: TradePulse served by uvicorn in a subprocess on a free port, its log in a file.
 
-Fixtures (pytest): ``private_redis``, ``private_postgres``, ``served_sqlite_env``. Without
+Fixtures (pytest): ``private_redis``, ``private_postgres``, ``served`` (uvicorn on SQLite with
+the failing views of ``tests.support.served_urls``). Without
 ``redis-server`` / ``initdb`` the tests that use them skip with a message, or fail when
 ``TRADEPULSE_REQUIRE_SERVICES=1`` (CI).
 """
@@ -37,6 +38,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of process ``pid``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 def missing_service(message: str) -> None:
@@ -365,7 +374,27 @@ class ManagedProcess:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.process.pid, sig)
 
+    def kill_group(self) -> None:
+        """SIGKILL to the process and every child it started (a Celery worker's pool), with
+        no clean-up anywhere: what a dying machine does."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def wait_for_output(self, text: str, *, timeout: float = 30.0) -> None:
+        """Wait until the process has printed ``text``; raise with its output otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"{text!r} never printed; output:\n{self.output()[-3000:]}")
+
     def stop(self, timeout: float = 10.0) -> None:
+        if self.log.closed:
+            return
         if self.process.poll() is None:
             self.signal(signal.SIGCONT)
             self.signal(signal.SIGTERM)

@@ -7,7 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from tradepulse.market.replay import TickFileError, read_tick_csv
+from tradepulse.market.tickcolumns import read_tick_columns
 
+from .batch import scan_columns
 from .detector import DEFAULT_THRESHOLD, DEFAULT_WINDOW, AlertEngine
 
 __all__ = ["main", "percent_arg", "seconds_arg"]
@@ -56,7 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def scan(path: str, threshold_pct: float, window: float) -> int:
-    engine = AlertEngine(threshold_pct / 100, window, average_window=None)
+    threshold = threshold_pct / 100
+    columns = read_tick_columns(path)
+    if columns is None:
+        # A bad row, or a form only the row reader takes: it names the line.
+        return _scan_rows(path, threshold, window)
+    alerts = scan_columns(columns, threshold, window)
+    write = sys.stdout.write
+    for alert in alerts.alerts:
+        write(f"{alert.timestamp.isoformat()}  {alert.message()}\n")
+    sys.stdout.flush()
+    _summary(len(columns), len(alerts.alerts), alerts.dropped_out_of_order)
+    return 0
+
+
+def _scan_rows(path: str, threshold: float, window: float) -> int:
+    engine = AlertEngine(threshold, window, average_window=None)
     ticks = alerts = 0
     try:
         for tick in read_tick_csv(path):
@@ -70,13 +87,16 @@ def scan(path: str, threshold_pct: float, window: float) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sys.stdout.flush()
-    late = engine.dropped_out_of_order
+    _summary(ticks, alerts, engine.dropped_out_of_order)
+    return 0
+
+
+def _summary(ticks: int, alerts: int, late: int) -> None:
     print(
         f"{ticks} ticks, {alerts} alerts"
         + (f", {late} out-of-order ticks skipped" if late else ""),
         file=sys.stderr,
     )
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

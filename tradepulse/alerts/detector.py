@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from tradepulse.market.ticks import Tick, normalize_ticker
+from tradepulse.market.ticks import Tick
+from tradepulse.symbols import normalize_ticker
 
 from .moving_average import MovingAverage
 from .timebase import from_micros, seconds_to_micros, to_micros
@@ -18,7 +19,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "DEFAULT_WINDOW",
     "TOLERANCE",
-    "Alert",
+    "SpikeAlert",
     "AlertEngine",
     "AlertRule",
     "SpikeDetector",
@@ -57,7 +58,7 @@ def alert_text(ticker: str, direction: str, change_pct: float, window_seconds: f
 
 
 @dataclass(frozen=True, slots=True)
-class Alert:
+class SpikeAlert:
     """A price move of at least the threshold within the window.
 
     `change_pct` is signed, in percent: +2.4 for a 2.4 % rise, -2.1 for a 2.1 % drop,
@@ -145,11 +146,11 @@ class SpikeDetector:
         self.dropped_out_of_order = 0
         self.rejected = 0
 
-    def update(self, price: float, timestamp: datetime) -> Alert | None:
+    def update(self, price: float, timestamp: datetime) -> SpikeAlert | None:
         """Feed one tick (event time `timestamp`); returns the alert it raises, if any."""
         return self.update_us(price, to_micros(timestamp), timestamp)
 
-    def update_us(self, price: float, t_us: int, when: datetime | None = None) -> Alert | None:
+    def update_us(self, price: float, t_us: int, when: datetime | None = None) -> SpikeAlert | None:
         """As `update`, with the event time in integer microseconds since the epoch."""
         if not 0.0 < price < _INF:  # also false for NaN
             self.rejected += 1
@@ -188,13 +189,13 @@ class SpikeDetector:
         price: float,
         t_us: int,
         when: datetime | None,
-    ) -> Alert:
+    ) -> SpikeAlert:
         self.alerts += 1
         self._minima.clear()
         self._maxima.clear()
         self._minima.append((price, t_us))
         self._maxima.append((price, t_us))
-        return Alert(
+        return SpikeAlert(
             ticker=self.ticker,
             direction=direction,
             change_pct=(price / reference - 1.0) * 100.0,
@@ -275,7 +276,7 @@ class AlertEngine:
             detector = self._detectors[ticker] = SpikeDetector(ticker, rule.threshold, rule.window)
         return detector
 
-    def process(self, tick: Tick) -> Alert | None:
+    def process(self, tick: Tick) -> SpikeAlert | None:
         t_us = to_micros(tick.timestamp)
         if self.average_window is not None:
             average = self._averages.get(tick.ticker)

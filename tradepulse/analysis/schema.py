@@ -27,13 +27,15 @@ from typing import NamedTuple
 
 from tradepulse.csvcells import escape_cell
 
+# The canonical timestamp is TradePulse's one output form; exporters that stream
+# `COPY (SELECT ...) TO STDOUT WITH CSV` use its PostgreSQL spelling.
+from tradepulse.timeutil import POSTGRES_TIMESTAMP_SQL as POSTGRES_TIMESTAMP_SQL
+from tradepulse.timeutil import format_timestamp as format_timestamp
+
 HEADER: tuple[str, ...] = ("trade_id", "user", "ticker", "side", "price", "quantity", "timestamp")
 HEADER_LINE = ",".join(HEADER)
 SIDES = frozenset({"buy", "sell"})
 
-# The same canonical timestamp, formatted by PostgreSQL, for exporters that stream
-# `COPY (SELECT ...) TO STDOUT WITH CSV` instead of formatting rows in Python.
-POSTGRES_TIMESTAMP_SQL = "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 _INFINITY = Decimal("Infinity")
 
@@ -83,14 +85,6 @@ def format_decimal(value: Decimal | int | str) -> str:
         text = text.rstrip("0").rstrip(".")
     # `-0` and `-0.00` are zero; a sign on zero only confuses readers of the file.
     return "0" if text in ("-0", "") else text
-
-
-def format_timestamp(moment: datetime) -> str:
-    """The canonical timestamp, ``2025-01-20T14:30:00.123456Z``; naive datetimes are UTC."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    # isoformat is several times faster than strftime, which matters to a 1M-row export.
-    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def parse_timestamp(text: str) -> datetime:

@@ -9,11 +9,12 @@ filled in or guessed.
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import math
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -170,8 +171,21 @@ def _parse_dates(raw: Any, prefix: str, line_offset: int | None) -> pd.DatetimeI
     if idx.hasnans:
         i = int(np.flatnonzero(idx.isna())[0])
         raise DataError(f"{prefix}{_describe(i, None, line_offset)}: Date is missing")
-    # The same index object when nothing changes, so pandas' cached checks on it carry over.
-    return idx if idx.unit == "ns" else idx.as_unit("ns")
+    if idx.unit == "ns":
+        # The same index object when nothing changes, so pandas' cached checks carry over.
+        return idx
+    try:
+        return idx.as_unit("ns")
+    except pd.errors.OutOfBoundsDatetime:
+        outside = (idx < pd.Timestamp.min.tz_localize("UTC")) | (
+            idx > pd.Timestamp.max.tz_localize("UTC")
+        )
+        i = int(np.flatnonzero(outside)[0]) if outside.any() else 0
+        raise DataError(
+            f"{prefix}{_describe(i, None, line_offset)}: Date {idx[i].date().isoformat()} is "
+            f"outside the supported range {pd.Timestamp.min.date()} to "
+            f"{pd.Timestamp.max.date()}"
+        ) from None
 
 
 # Bars per slice when checking numbers: each slice is read from memory once and its second
@@ -251,16 +265,29 @@ def load_csv(path: str | Path, *, adjusted: bool = False) -> pd.DataFrame:
     ``yfinance``'s ``DataFrame.to_csv`` writes (``Price``/``Ticker``/``Date`` rows) is read too.
     With ``adjusted=True`` and an ``Adj Close`` column, Open/High/Low/Close are scaled by
     ``Adj Close / Close`` (split and dividend adjusted prices).
+
+    The file is read as typed columns by pyarrow's CSV reader and checked with array
+    operations. A file that does not pass is read again cell by cell as text, which names the
+    first bad cell, its row and its line (:class:`DataError`).
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc})") from None
-    lines = text.splitlines()
-    header_lines = 1
+    bars = _read_columns(data, path)
+    if bars is None:
+        bars = _read_text(data, path)
+    return adjust_prices(bars) if adjusted else bars
+
+
+def _header(lines: list[str]) -> tuple[list[str], int] | None:
+    """Column names and the number of header lines (yfinance writes three), from the first
+    lines of the file."""
+    if not lines:
+        return None
     if (
         len(lines) >= 3
         and lines[0].lower().startswith("price,")
@@ -269,17 +296,108 @@ def load_csv(path: str | Path, *, adjusted: bool = False) -> pd.DataFrame:
         # yfinance's multi-level header: Price,<columns> / Ticker,<symbols> / Date,,,,
         names = lines[0].split(",")
         names[0] = lines[2].split(",")[0] or "Date"
+        return names, 3
+    return lines[0].split(","), 1
+
+
+def _read_columns(data: bytes, path: Path) -> pd.DataFrame | None:
+    """The bars of a well-formed file, read as typed columns; None when the file has anything
+    for :func:`_read_text` to name (or a form left to it, such as quoted header names)."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    head = data[:4096].decode("utf-8", errors="replace").split("\n")[:4]
+    lines = [line.rstrip("\r") for line in head]
+    found = _header(lines[:-1] if len(head) == 4 else lines)
+    if found is None or '"' in lines[0]:
+        return None
+    names, header_lines = found
+    stripped = [name.strip() for name in names]
+    if len({name.lower() for name in stripped}) != len(stripped):
+        return None  # repeated names: the text reader renames them as pandas does
+    lowered = {name.lower(): i for i, name in enumerate(stripped)}
+    date_at = next((lowered[name] for name in _DATE_NAMES if name in lowered), None)
+    chosen: dict[str, int] = {}
+    for i, name in enumerate(stripped):
+        canon = _CANONICAL.get(name.lower())
+        if canon is not None and canon not in chosen:
+            chosen[canon] = i
+    if date_at is None or any(c not in chosen for c in PRICE_COLUMNS):
+        return None
+    # Whether dates carry an offset, from the first row; a file mixing both is left to the
+    # text reader.
+    if len(lines) <= header_lines:
+        return None
+    cells = lines[header_lines].split(",")
+    if len(cells) <= date_at:
+        return None
+    first_date = cells[date_at].strip()
+    try:
+        zoned = first_date.endswith(("Z", "z")) or (
+            datetime.fromisoformat(first_date).tzinfo is not None
+        )
+    except ValueError:
+        return None
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    columns = [f"c{i}" for i in range(len(names))]
+    types: dict[str, Any] = {columns[date_at]: pa.timestamp("ns", tz="UTC" if zoned else None)}
+    types.update({columns[i]: pa.float64() for i in chosen.values()})
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=columns, skip_rows=header_lines),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                include_columns=list(types),
+                null_values=list(_NULL_WORDS),
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if any(column.null_count for column in table.columns) or table.num_rows == 0:
+        return None
+    dates = table.column(columns[date_at]).cast(pa.int64()).to_numpy()
+    index = pd.DatetimeIndex(dates.view("M8[ns]"), name="Date").tz_localize("UTC")
+    frame = pd.DataFrame(
+        {canon: table.column(columns[i]).to_numpy() for canon, i in chosen.items()}, index=index
+    )
+    try:
+        return validate_bars(frame, source=str(path), line_offset=header_lines + 1)
+    except DataError:
+        return None
+
+
+_NULL_WORDS = ("", "null", "NaN", "nan")
+
+
+def _read_text(data: bytes, path: Path) -> pd.DataFrame:
+    """Read every cell as text and check it (:func:`validate_bars`), naming the first problem."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc})") from None
+    lines = text.splitlines()
+    found = _header(lines)
+    header_lines = 1
+    if found is not None and found[1] == 3:
+        names, header_lines = found
         text = ",".join(names) + "\n" + "\n".join(lines[3:])
-        header_lines = 3
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: not a valid CSV file ({exc})") from None
-    frame = frame.replace({"": np.nan, "null": np.nan, "NaN": np.nan, "nan": np.nan})
-    bars = validate_bars(frame, source=str(path), line_offset=header_lines + 1)
-    return adjust_prices(bars) if adjusted else bars
+    frame = frame.replace(dict.fromkeys(_NULL_WORDS, np.nan))
+    return validate_bars(frame, source=str(path), line_offset=header_lines + 1)
 
 
 def adjust_prices(bars: pd.DataFrame) -> pd.DataFrame:
@@ -345,11 +463,13 @@ def synthetic_bars(
     try:
         step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
     except ValueError:
-        raise DataError(f"unknown bar frequency {freq!r} (try 1D, 1h or 1min)") from None
+        raise DataError(
+            f"unknown bar frequency {freq!r} (try 1D, 1h or 1min)", field="freq"
+        ) from None
     first = pd.Timestamp(start)
     first = first.tz_localize("UTC") if first.tz is None else first.tz_convert("UTC")
     if step <= pd.Timedelta(0):
-        raise DataError(f"bar frequency must be positive, got {freq!r}")
+        raise DataError(f"bar frequency must be positive, got {freq!r}", field="freq")
     try:
         last = first + step * (int(n) - 1)
     except (OverflowError, pd.errors.OutOfBoundsDatetime):
@@ -357,7 +477,8 @@ def synthetic_bars(
     if last is None or last.year > 2200:
         raise DataError(
             f"{n} bars of {freq} from {first.date()} run past year 2200; use a shorter --freq "
-            "(e.g. 1min)"
+            "(e.g. 1min)",
+            field="freq",
         )
     rng = np.random.default_rng(seed)
     shocks = rng.normal(0.0, volatility, size=int(n))

@@ -14,13 +14,15 @@ Execution follows backtesting.py 0.6's defaults (``Backtest(data, strategy)`` wi
 * A position still open at the end is valued at the last close in the equity, but is not a
   closed trade: it counts in no trade statistic, nor in exposure or commissions.
 
-Signals and equity are vectorised; only the list of position changes is walked in Python.
+Settings, sizing, commission and the minimum bar count are :mod:`tradepulse.broker`'s rules,
+shared with the paper trader. Signals and equity are vectorised; only the list of position
+changes is walked in Python.
 """
 
 from __future__ import annotations
 
 import math
-import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -29,13 +31,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from tradepulse import broker
+
 from .data import validate_bars
-from .errors import BacktestError, DataError
 from .stats import DURATION_STATS, STAT_NAMES, Calendar, ClosedTrades, compute_stats_many
 from .strategies import Strategy
-
-# backtesting.py sizes "all equity" orders as this fraction, so whole-unit rounding agrees.
-_FULL_EQUITY = 1 - sys.float_info.epsilon
 
 TRADE_COLUMNS = (
     "entry_bar",
@@ -85,17 +85,16 @@ def _walk_changes(
     held_after: list[int] = []
     cash_after: list[float] = []
     for i, (price, unit_cost, target) in enumerate(zip(prices, unit_costs, wanted, strict=True)):
-        if not pos and money * _FULL_EQUITY < cheapest_after[i]:
+        if not pos and money * broker.FULL_EQUITY < cheapest_after[i]:
             rest = len(prices) - i
             return held_after + [0] * rest, cash_after + [money] * rest
         if pos:
-            money += pos * (price - entry) - abs(pos) * price * rate
+            money += pos * (price - entry) - broker.commission_on(pos, price, rate)
             pos = 0
         if target:
-            available = money if money > 0 else 0.0
-            units = int((available * 1.0 * _FULL_EQUITY) // unit_cost)
-            if units and not units * unit_cost > available:
-                money -= units * price * rate
+            units = broker.entry_units(money, unit_cost)
+            if units:
+                money -= broker.commission_on(units, price, rate)
                 pos = units * target
                 entry = price
         held_after.append(pos)
@@ -121,8 +120,7 @@ def _walk_long_only(
     exit adds ``units * (sell - buy) - units * sell * rate``.
     """
     money = cash
-    available = money if money > 0 else 0.0
-    budget = available * _FULL_EQUITY
+    budget = (money if money > 0 else 0.0) * broker.FULL_EQUITY
     filled: list[int] = []
     bought: list[int] = []
     cash_in: list[float] = []
@@ -134,16 +132,15 @@ def _walk_long_only(
             if budget < cheapest:
                 break  # no later entry can fill either
             continue
-        units = int(budget // unit_cost)
-        if not units or units * unit_cost > available:
+        units = broker.entry_units(money, unit_cost)
+        if not units:
             continue
-        money -= units * buy * rate
+        money -= broker.commission_on(units, buy, rate)
         filled.append(i)
         bought.append(units)
         cash_in.append(money)
-        money += units * (sell - buy) - units * sell * rate
-        available = money if money > 0 else 0.0
-        budget = available * _FULL_EQUITY
+        money += units * (sell - buy) - broker.commission_on(units, sell, rate)
+        budget = (money if money > 0 else 0.0) * broker.FULL_EQUITY
     return filled, bought, cash_in
 
 
@@ -154,10 +151,9 @@ def _trade_results(
     rate: float,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Commission, profit and return (fraction) of closed trades, as backtesting.py computes."""
-    abs_size = np.abs(size)
-    commission = abs_size * exit_ * rate + abs_size * entry * rate
+    commission = broker.commission_on(size, exit_, rate) + broker.commission_on(size, entry, rate)
     pnl = size * (exit_ - entry) - commission
-    ret = np.sign(size) * (exit_ / entry - 1) - commission / (abs_size * entry)
+    ret = np.sign(size) * (exit_ / entry - 1) - commission / (np.abs(size) * entry)
     return commission, pnl, ret
 
 
@@ -245,8 +241,7 @@ def simulate_many(
     wanted = stacked[row_of, change]
     fills = change + 1
     prices = open_[fills]
-    # Unit cost with the commission inside, by backtesting.py's operations (bit for bit).
-    unit_costs = prices + _FULL_EQUITY * prices * rate / _FULL_EQUITY
+    unit_costs = broker.unit_cost(prices, rate)
     counts = np.bincount(row_of, minlength=k)
     starts = np.cumsum(counts) - counts
     # Rows whose changes alternate buy, sell, buy, ... take the shorter long-only walk.
@@ -310,7 +305,9 @@ def simulate_many(
     exit_units = held[exits].astype(np.float64)
     sold, paid = prices[exits + 1], prices[exits]
     defined[exits + 1] = True
-    value[exits + 1] = value[exits] + (exit_units * (sold - paid) - exit_units * sold * rate)
+    value[exits + 1] = value[exits] + (
+        exit_units * (sold - paid) - broker.commission_on(exit_units, sold, rate)
+    )
     np.take(value, np.maximum.accumulate(np.where(defined, np.arange(total), 0)), out=cash_after)
     for lo, hi, held_list, cash_list in walks:
         held[lo:hi] = held_list
@@ -330,7 +327,7 @@ def simulate_many(
     t_entry_px, t_exit_px = prices[opened], prices[opened + 1]
     per_row = np.bincount(t_row, minlength=k)
     bounds = np.concatenate(([0], np.cumsum(per_row))).tolist()
-    columns = [
+    columns: list[list[Any]] = [
         [col[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
         for col in (
             t_entry,
@@ -479,26 +476,10 @@ def json_safe(value: Any, *, duration: bool = False) -> Any:
     return value
 
 
-def _check_money(cash: float, commission: float) -> tuple[float, float]:
-    if not (isinstance(cash, (int, float, np.number)) and math.isfinite(cash) and cash > 0):
-        raise BacktestError(f"cash must be a positive number, got {cash!r}")
-    if not (isinstance(commission, (int, float, np.number)) and 0 <= commission < 0.1):
-        raise BacktestError(f"commission must be a fraction in [0, 0.1), got {commission!r}")
-    return float(cash), float(commission)
-
-
-def _check_length(n: int, strategy: Strategy) -> None:
-    if n < 2 or n <= strategy.warmup:
-        raise DataError(
-            f"{n} bars are too few for {strategy!r}: it needs at least "
-            f"{max(2, strategy.warmup + 1)}"
-        )
-
-
 def run_prepared(
     bars: pd.DataFrame,
     calendar: Calendar,
-    strategies: list[Strategy],
+    strategies: Sequence[Strategy],
     targets: list[npt.NDArray[np.int8]],
     cash: float,
     commission: float,
@@ -524,11 +505,11 @@ def backtest(
     ``bars`` is anything :func:`~tradepulse.backtest.data.validate_bars` accepts (a DataFrame
     with Open/High/Low/Close and dates); ``commission`` is a fraction of traded value charged on
     entry and on exit. Raises :class:`DataError` on bad bars, :class:`BacktestError` on bad
-    money settings.
+    money settings (:mod:`tradepulse.broker`'s rules; ``field`` names the setting).
     """
-    cash, commission = _check_money(cash, commission)
+    cash, commission = broker.check_cash(cash), broker.check_commission(commission)
     bars = validate_bars(bars)
-    _check_length(len(bars), strategy)
+    broker.check_bar_count(len(bars), strategy)
     calendar = Calendar.from_index(bars.index)
     close = bars["Close"].to_numpy(dtype=np.float64)
     target = strategy.target_positions(close)

@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tradepulse import broker
+
 from .data import validate_bars
-from .engine import _check_length, _check_money, run_prepared
+from .engine import run_prepared
 from .errors import BacktestError
 from .indicators import MOVING_AVERAGES, sma_many
 from .stats import DURATION_STATS, STAT_NAMES, Calendar
@@ -143,14 +145,14 @@ def sweep(
     """
     if metric not in SWEEP_METRICS:
         raise BacktestError(f"unknown metric {metric!r}; choose one of {', '.join(SWEEP_METRICS)}")
-    cash, commission = _check_money(cash, commission)
+    cash, commission = broker.check_cash(cash), broker.check_commission(commission)
     MovingAverageCrossover(1, 2, kind, allow_short)  # validates kind and allow_short
     bars = validate_bars(bars)
     fasts, slows = _windows("fast", fast), _windows("slow", slow)
     grid = [(f, s) for f in fasts for s in slows if f < s]
     if not grid:
         raise BacktestError("no (fast, slow) pair with fast < slow in the grid")
-    _check_length(len(bars), MovingAverageCrossover(grid[0][0], max(s for _, s in grid)))
+    broker.check_bar_count(len(bars), MovingAverageCrossover(grid[0][0], max(s for _, s in grid)))
 
     total = len(grid)
     cpus = os.cpu_count() or 1

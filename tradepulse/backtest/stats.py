@@ -137,7 +137,7 @@ def compute_stats(
 
 
 def _per_row(values: FloatArray, rows: npt.NDArray[np.int64], k: int) -> FloatArray:
-    return np.bincount(rows, weights=values, minlength=k)
+    return np.bincount(rows, weights=values, minlength=k).astype(np.float64, copy=False)
 
 
 def compute_stats_many(

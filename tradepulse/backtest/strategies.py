@@ -37,6 +37,8 @@ class Strategy:
 
     #: Attribute names that make up the strategy's parameters, in display order.
     param_names: ClassVar[tuple[str, ...]] = ()
+    #: The parameter that sets :attr:`warmup` (named by "too few bars" errors), if any.
+    warmup_field: ClassVar[str | None] = None
 
     @property
     def warmup(self) -> int:
@@ -60,7 +62,7 @@ class Strategy:
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.params() == other.params()  # type: ignore[attr-defined]
+        return type(self) is type(other) and self.params() == other.params()
 
     def __hash__(self) -> int:
         return hash((type(self), tuple(self.params().items())))
@@ -68,9 +70,9 @@ class Strategy:
 
 def _whole_number(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise StrategyError(f"{name} must be a whole number, got {value!r}")
+        raise StrategyError(name, f"must be a whole number, got {value!r}")
     if value < 1:
-        raise StrategyError(f"{name} must be >= 1, got {value}")
+        raise StrategyError(name, f"must be >= 1, got {value}")
     return int(value)
 
 
@@ -143,6 +145,7 @@ class MovingAverageCrossover(Strategy):
     """
 
     param_names = ("fast", "slow", "kind", "allow_short")
+    warmup_field = "slow"
 
     def __init__(
         self, fast: int = 10, slow: int = 20, kind: str = "sma", allow_short: bool = False
@@ -150,13 +153,17 @@ class MovingAverageCrossover(Strategy):
         self.fast = _whole_number("fast", fast)
         self.slow = _whole_number("slow", slow)
         if self.fast >= self.slow:
-            raise StrategyError(f"fast ({self.fast}) must be smaller than slow ({self.slow})")
+            raise StrategyError(
+                "fast",
+                f"fast ({self.fast}) must be smaller than slow ({self.slow})",
+                sentence=True,
+            )
         if kind not in MOVING_AVERAGES:
             known = ", ".join(sorted(MOVING_AVERAGES))
-            raise StrategyError(f"kind must be one of {known}, got {kind!r}")
+            raise StrategyError("kind", f"must be one of {known}, got {kind!r}")
         self.kind = kind
         if not isinstance(allow_short, (bool, np.bool_)):
-            raise StrategyError(f"allow_short must be true or false, got {allow_short!r}")
+            raise StrategyError("allow_short", f"must be true or false, got {allow_short!r}")
         self.allow_short = bool(allow_short)
 
     @property

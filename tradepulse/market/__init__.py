@@ -20,7 +20,8 @@ from .ticks import (
     ProviderStatus,
     Tick,
     TickFormatError,
-    normalize_ticker,
+    parse_number,
+    parse_ticker,
     parse_timestamp,
 )
 
@@ -39,7 +40,8 @@ __all__ = [
     "TickFileError",
     "TickFormatError",
     "create_provider",
-    "normalize_ticker",
+    "parse_number",
+    "parse_ticker",
     "parse_timestamp",
     "read_tick_csv",
     "start_price",

@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import ClassVar, Self
 
+from tradepulse.symbols import normalize_ticker
+
 from .backoff import Backoff
-from .ticks import ProviderState, ProviderStatus, Tick, normalize_ticker
+from .ticks import ProviderState, ProviderStatus, Tick
 
 __all__ = ["MarketDataProvider", "StreamItem"]
 

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import math
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .base import MarketDataProvider
-from .ticks import ProviderState, Tick, TickFormatError, normalize_ticker, parse_timestamp
+from .ticks import (
+    ProviderState,
+    Tick,
+    TickFormatError,
+    parse_number,
+    parse_ticker,
+    parse_timestamp,
+)
 
 __all__ = ["ReplayProvider", "TickFileError", "read_tick_csv"]
 
 REQUIRED_COLUMNS = ("ticker", "timestamp", "price")
 OPTIONAL_COLUMNS = ("volume",)
+_INF = math.inf
 
 
 class TickFileError(ValueError):
@@ -65,16 +74,18 @@ def read_tick_csv(path: str | Path) -> Iterator[Tick]:
                         path, line, f"expected {len(header)} fields, found {len(row)}"
                     )
                 try:
-                    volume_cell = (
-                        row[i_volume].strip()
-                        if i_volume is not None and i_volume < len(row)
-                        else ""
-                    )
                     price_cell = row[i_price].strip()
                     try:
                         price = float(price_cell)
                     except ValueError:
                         raise TickFormatError(f"price {price_cell!r} is not a number") from None
+                    if not 0.0 < price < _INF:
+                        parse_number("price", price, positive=True)  # raises, naming it
+                    volume_cell = (
+                        row[i_volume].strip()
+                        if i_volume is not None and i_volume < len(row)
+                        else ""
+                    )
                     volume: float | None = None
                     if volume_cell:
                         try:
@@ -83,8 +94,11 @@ def read_tick_csv(path: str | Path) -> Iterator[Tick]:
                             raise TickFormatError(
                                 f"volume {volume_cell!r} is not a number"
                             ) from None
-                    yield Tick(
-                        normalize_ticker(row[i_ticker]),
+                        if not 0.0 <= volume < _INF:
+                            parse_number("volume", volume, positive=False)  # raises
+                    # Each field is read once, here; the tick is not checked again.
+                    yield Tick.from_parsed(
+                        parse_ticker(row[i_ticker]),
                         price,
                         parse_timestamp(row[i_time]),
                         volume,

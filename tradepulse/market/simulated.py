@@ -10,8 +10,10 @@ import random
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from tradepulse.symbols import normalize_ticker
+
 from .base import MarketDataProvider
-from .ticks import ProviderState, Tick, normalize_ticker
+from .ticks import ProviderState, Tick
 
 __all__ = ["START_PRICES", "PricePath", "SimulatedProvider", "start_price"]
 
@@ -154,7 +156,7 @@ class SimulatedProvider(MarketDataProvider):
     def path(self, ticker: str) -> PricePath:
         ticker = normalize_ticker(ticker)
         if ticker not in self._paths:
-            self._paths[ticker] = PricePath(ticker, self.seed, **self._path_options)  # type: ignore[arg-type]
+            self._paths[ticker] = PricePath(ticker, self.seed, **self._path_options)
         return self._paths[ticker]
 
     async def _produce(self) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from tradepulse.symbols import InvalidTicker, normalise_ticker
+from tradepulse.symbols import InvalidTicker, normalize_ticker
 from tradepulse.timeutil import InvalidTimestamp, parse_datetime_utc
 
 __all__ = [
@@ -17,7 +17,8 @@ __all__ = [
     "ProviderStatus",
     "Tick",
     "TickFormatError",
-    "normalize_ticker",
+    "parse_number",
+    "parse_ticker",
     "parse_timestamp",
 ]
 
@@ -26,13 +27,13 @@ class TickFormatError(ValueError):
     """A tick (JSON message or CSV row) that cannot be read; the message names the field."""
 
 
-def normalize_ticker(value: object) -> str:
-    """Return `value` as an upper-case ticker symbol (the ledger's rule, `tradepulse.symbols`),
-    or raise TickFormatError naming it."""
+def parse_ticker(value: object) -> str:
+    """Read a tick's ticker by the one ticker rule (`tradepulse.symbols.normalize_ticker`), or
+    raise TickFormatError naming the field."""
     if not isinstance(value, str):
         raise TickFormatError(f"ticker must be a string, got {type(value).__name__}")
     try:
-        return normalise_ticker(value)
+        return normalize_ticker(value)
     except InvalidTicker:
         raise TickFormatError(f"ticker {value!r} is not a valid symbol") from None
 
@@ -48,7 +49,9 @@ def parse_timestamp(value: object) -> datetime:
         raise TickFormatError(f"timestamp {value!r} is not ISO 8601") from None
 
 
-def _parse_number(field: str, value: object, *, positive: bool) -> float:
+def parse_number(field: str, value: object, *, positive: bool) -> float:
+    """Read a price (``positive``) or volume as a finite float, or raise TickFormatError naming
+    ``field``."""
     # bool is an int subclass; `true` is never a price.
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise TickFormatError(f"{field} must be a number, got {type(value).__name__}")
@@ -81,17 +84,31 @@ class Tick:
     volume: float | None = None
 
     def __post_init__(self) -> None:
-        ticker = normalize_ticker(self.ticker)
-        price = _parse_number("price", self.price, positive=True)
+        ticker = parse_ticker(self.ticker)
+        price = parse_number("price", self.price, positive=True)
         timestamp = parse_timestamp(self.timestamp)
         volume = (
-            None if self.volume is None else _parse_number("volume", self.volume, positive=False)
+            None if self.volume is None else parse_number("volume", self.volume, positive=False)
         )
         # Frozen dataclass: normalised values are written once, here.
         object.__setattr__(self, "ticker", ticker)
         object.__setattr__(self, "price", price)
         object.__setattr__(self, "timestamp", timestamp)
         object.__setattr__(self, "volume", volume)
+
+    @classmethod
+    def from_parsed(
+        cls, ticker: str, price: float, timestamp: datetime, volume: float | None = None
+    ) -> Tick:
+        """A tick of values already read by this module's rules (`parse_ticker`,
+        `parse_timestamp`, a finite positive price, a finite non-negative volume or None):
+        a reader that checked each field once does not pay for a second check."""
+        tick = object.__new__(cls)
+        object.__setattr__(tick, "ticker", ticker)
+        object.__setattr__(tick, "price", price)
+        object.__setattr__(tick, "timestamp", timestamp)
+        object.__setattr__(tick, "volume", volume)
+        return tick
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready dict: ticker, price, timestamp (ISO 8601, microseconds, +00:00)."""

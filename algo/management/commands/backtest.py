@@ -1,7 +1,9 @@
 import json
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from algo.api.inputs import BacktestInput, first_error
 from algo.errors import FieldError, MarketDataUnavailable
 from algo.management.commands._common import resolve_user
 from algo.services import backtest_create
@@ -46,8 +48,16 @@ class Command(BaseCommand):
             fields.update(ticker=o["ticker"], period=o["period"], interval=o["interval"])
         elif o["synthetic"] is not None:
             fields.update(synthetic=o["synthetic"], seed=o["seed"], freq=o["freq"])
+        given = BacktestInput(data=fields, csv_name=Path(o["csv"]).name if o["csv"] else None)
         try:
-            run = backtest_create(owner=user, params=fields, data=fields, csv_path=o["csv"] or None)
+            if not given.is_valid():
+                raise FieldError(*first_error(given.errors))
+            run = backtest_create(
+                owner=user,
+                params=given.strategy_params(),
+                source=given.bars_source(),
+                csv_path=o["csv"],
+            )
         except FieldError as exc:
             field = {"file": "--csv", "allow_short": "--allow-short"}.get(
                 exc.field, f"--{exc.field}"

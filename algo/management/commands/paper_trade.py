@@ -4,7 +4,7 @@ import contextlib
 from channels.db import database_sync_to_async
 from django.core.management.base import BaseCommand, CommandError
 
-from algo.errors import FieldError
+from algo.api.inputs import PaperSessionInput, first_error
 from algo.management.commands._common import resolve_user
 from algo.models import PaperSession
 from algo.paper import PaperSessionsSink
@@ -47,10 +47,13 @@ class Command(BaseCommand):
                 "quantity",
             )
         }
-        try:
-            session = paper_session_start(owner=user, data=data, runner=PaperSession.Runner.COMMAND)
-        except FieldError as exc:
-            raise CommandError(f"--{exc.field.replace('_', '-')}: {exc.message}") from None
+        given = PaperSessionInput(data={k: v for k, v in data.items() if v is not None})
+        if not given.is_valid():
+            field, message = first_error(given.errors)
+            raise CommandError(f"--{field.replace('_', '-')}: {message}")
+        session = paper_session_start(
+            owner=user, params=given.session_params(), runner=PaperSession.Runner.COMMAND
+        )
         self.stdout.write(
             f"paper session {session.pk}: {session.ticker} {session.params['kind']}"
             f"({session.params['fast']}, {session.params['slow']}) on {session.interval} bars; "

@@ -41,8 +41,19 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="say what would be written, write nothing"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="queue each day's export, then its analysis, for the Celery worker (needs "
+            "REDIS_URL) instead of exporting here",
+        )
+        parser.add_argument(
+            "--no-analysis", action="store_true", help="with --enqueue: export only"
+        )
 
     def handle(self, *args, **options):
+        if options["enqueue"]:
+            return self.enqueue(options)
         try:
             destination = configured_destination(options["to"])
         except InvalidDestination as error:
@@ -98,6 +109,26 @@ class Command(BaseCommand):
                 f"Exported {totals['days']} day(s), {totals['rows']:,} rows, "
                 f"{totals['bytes']:,} bytes to {destination.url}."
             )
+
+    def enqueue(self, options) -> None:
+        from django.conf import settings
+
+        from cloud.tasks import enqueue_export
+
+        if options["to"] or options["dry_run"]:
+            raise CommandError("--enqueue exports to TRADES_EXPORT_URL; drop --to and --dry-run")
+        if not settings.REDIS_URL:
+            raise CommandError("--enqueue needs the Celery worker's broker: set REDIS_URL")
+        days, _ = self.days(options)
+        for day in days:
+            try:
+                task_id = enqueue_export(day, analyse=not options["no_analysis"])
+            except Exception as error:
+                raise CommandError(
+                    f"could not queue the export of {day}: the broker is unavailable ({error})"
+                ) from None
+            then = "" if options["no_analysis"] else ", then its analysis"
+            self.stdout.write(f"{day}  export queued{then} (task {task_id})")
 
     def days(self, options) -> tuple[list[date], set[date]]:
         """The days to go through, and which of them have trades."""

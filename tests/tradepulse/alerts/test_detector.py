@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.tradepulse.alerts.reference import RescanDetector
-from tradepulse.alerts import Alert, SpikeDetector, describe_window, to_micros
+from tradepulse.alerts import SpikeAlert, SpikeDetector, describe_window, to_micros
 
 T0 = datetime(2025, 1, 20, 14, 30, tzinfo=UTC)
 
@@ -120,7 +120,7 @@ def test_window_in_words(seconds, words):
 
 
 def test_alert_wire_format_carries_the_message():
-    alert = Alert("AAPL", "up", 2.44, 100.0, 102.44, 60.0, T0)
+    alert = SpikeAlert("AAPL", "up", 2.44, 100.0, 102.44, 60.0, T0)
     wire = alert.to_wire()
     assert wire["message"] == "📈 Price Spike Alert: AAPL increased by 2.4% in 1 minute!"
     assert wire["timestamp"] == "2025-01-20T14:30:00.000000+00:00"

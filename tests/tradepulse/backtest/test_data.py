@@ -234,3 +234,42 @@ def test_dates_out_of_order_are_refused_in_an_already_valid_looking_frame():
     swapped = frame.iloc[[*range(20), 21, 20, *range(22, 50)]]
     with pytest.raises(DataError, match="row 22 .*dates are not in ascending order"):
         from_dataframe(swapped)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        YAHOO_CSV,
+        "DATETIME,close,OPEN,low,High\n2024-01-02 14:30:00-05:00,10,9,8,11\n"
+        "2024-01-02 20:30:00Z,11,10,9,12\n",
+        "\ufeffDate,Open,High,Low,Close,adj_close,Volume,Extra\r\n"
+        "2024-01-02T00:00:00,1.5,2.25,1,2,1.9,100,x\r\n\r\n"
+        "2024-01-03T00:00:00.5,2,3,1.5,2.5,2.4,0,y\r\n",
+        "Price,Close,High,Low,Open,Volume\nTicker,AAPL,AAPL,AAPL,AAPL,AAPL\nDate,,,,,\n"
+        "2024-01-02,185.64,188.44,183.89,187.15,82488700\n",
+        # Forms the column reader leaves to the text reader: dates with and without an
+        # offset, quoted names, a repeated column.
+        "Date,Open,High,Low,Close\n2024-01-02T00:00:00Z,1,2,0.5,1\n2024-01-03,1,2,0.5,1\n",
+        '"Date","Open","High","Low","Close"\n2024-01-02,1,2,0.5,1\n',
+        "Date,Open,High,Low,Close,Close\n2024-01-02,1,2,0.5,1,7\n",
+    ],
+)
+def test_column_reader_and_text_reader_load_the_same_bars(tmp_path, text):
+    path = tmp_path / "bars.csv"
+    path.write_bytes(text.encode())
+    raw = path.read_bytes()
+    by_text = data_module._read_text(raw, path)
+    pd.testing.assert_frame_equal(load_csv(path), by_text, check_exact=True)
+    columns = data_module._read_columns(raw, path)
+    if columns is not None:
+        pd.testing.assert_frame_equal(columns, by_text, check_exact=True)
+
+
+def test_a_large_file_is_read_as_columns(tmp_path):
+    bars = synthetic_bars(5_000, seed=3, freq="1min")
+    path = tmp_path / "bars.csv"
+    bars.to_csv(path, float_format="%.4f")
+    raw = path.read_bytes()
+    columns = data_module._read_columns(raw, path)
+    assert columns is not None
+    pd.testing.assert_frame_equal(columns, data_module._read_text(raw, path), check_exact=True)

@@ -3,7 +3,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tradepulse.market import Tick, TickFormatError, normalize_ticker
+from tradepulse.market import Tick, TickFormatError
+from tradepulse.symbols import normalize_ticker
 
 WHEN = datetime(2025, 1, 20, 14, 30, 0, 123000, tzinfo=UTC)
 

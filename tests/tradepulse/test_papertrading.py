@@ -9,8 +9,9 @@ import pytest
 
 from tests.tradepulse.paper_ticks import T0, ticks_for_bars
 from tradepulse.backtest import MovingAverageCrossover, backtest, bars_from_ticks
+from tradepulse.errors import SettingError
 from tradepulse.market import Tick
-from tradepulse.paper import PaperTrader, PaperTradingError, parse_interval
+from tradepulse.papertrading import PaperTrader, parse_interval
 
 
 def expected_fills(result) -> list[tuple]:
@@ -157,7 +158,7 @@ def test_bar_intervals_from_5_seconds_to_a_day_are_accepted(text, seconds):
 
 @pytest.mark.parametrize("text", ["1s", "2d", "m", "1 week", "", "-5m"])
 def test_other_bar_intervals_are_refused_naming_the_bar(text):
-    with pytest.raises(PaperTradingError) as info:
+    with pytest.raises(SettingError) as info:
         parse_interval(text)
     assert info.value.field == "bar"
 
@@ -167,7 +168,7 @@ def test_other_bar_intervals_are_refused_naming_the_bar(text):
     [({"cash": 0}, "cash"), ({"commission": 0.5}, "commission"), ({"quantity": 0}, "quantity")],
 )
 def test_bad_money_settings_name_their_field(options, field):
-    with pytest.raises(PaperTradingError) as info:
+    with pytest.raises(SettingError) as info:
         PaperTrader.crossover(fast=2, slow=3, **options)
     assert info.value.field == field
 
@@ -175,3 +176,21 @@ def test_bad_money_settings_name_their_field(options, field):
 def test_naive_tick_times_are_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         PaperTrader.crossover(fast=2, slow=3).on_tick(1.0, datetime(2025, 1, 1))
+
+
+def test_settings_out_of_range_name_their_field_instead_of_overflowing():
+    from tradepulse.broker import MAX_QUANTITY
+    from tradepulse.papertrading import PaperTrader, parse_interval
+
+    for text in ("99999999999999999999s", "9" * 400 + "d"):
+        with pytest.raises(SettingError) as caught:
+            parse_interval(text)
+        assert caught.value.field == "bar"
+    for kwargs, field in (
+        ({"cash": 1e300}, "cash"),
+        ({"cash": 0.0}, "cash"),
+        ({"quantity": MAX_QUANTITY + 1}, "quantity"),
+    ):
+        with pytest.raises(SettingError) as caught:
+            PaperTrader.crossover(fast=2, slow=5, **kwargs)
+        assert caught.value.field == field

@@ -5,8 +5,8 @@ to UTC multiples, as :func:`tradepulse.backtest.bars_from_ticks` does) and, when
 closes, calls the strategy's pure signal function (:meth:`Strategy.target_positions`) on the
 closes of every bar so far. A change of the target after bar ``t``'s close is filled at the open
 of bar ``t + 1``, which is the first tick of that bar, so it fills on the very tick that closed
-bar ``t``. Sizing, commission and the out-of-money stop follow
-:mod:`tradepulse.backtest.engine` operation for operation, so paper trading over a series of
+bar ``t``. Settings, sizing and commission are :mod:`tradepulse.broker`'s rules, and the
+out-of-money stop follows :mod:`tradepulse.backtest.engine` operation for operation, so paper trading over a series of
 ticks produces exactly the trades the backtest of the same bars produces.
 
 The trader is plain state and has no clock: it is driven by ticks only, and its whole state is a
@@ -16,55 +16,48 @@ persist it and resume after a restart without repeating a fill.
 
 from __future__ import annotations
 
-import math
 import re
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
 
+from tradepulse import broker
 from tradepulse.backtest.strategies import MovingAverageCrossover, Strategy
+from tradepulse.errors import SettingError
 
 __all__ = [
     "Bar",
     "Fill",
     "PaperTrader",
-    "PaperTradingError",
+    "MAX_CASH",
     "StepResult",
     "parse_interval",
 ]
 
-# The backtester sizes "all equity" orders with this factor (as backtesting.py does).
-_FULL_EQUITY = 1 - sys.float_info.epsilon
 _INTERVAL_RE = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = timedelta(seconds=5)
 MAX_INTERVAL = timedelta(days=1)
-
-
-class PaperTradingError(ValueError):
-    """Bad paper-trading settings (interval, cash, commission, quantity); names the field."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
+# Cash a session may start with: its fills must stay within the ledger's price x quantity.
+MAX_CASH = 1e12
 
 
 def parse_interval(text: str) -> timedelta:
     """Read a bar interval such as ``"5s"``, ``"1m"``, ``"15m"``, ``"1h"`` or ``"1d"``.
 
-    Accepts 5 seconds to 1 day; raises :class:`PaperTradingError` naming ``bar`` otherwise.
+    Accepts 5 seconds to 1 day; raises :class:`~tradepulse.errors.SettingError` naming ``bar``
+    otherwise.
     """
     match = _INTERVAL_RE.match(text or "")
     if not match:
-        raise PaperTradingError("bar", f"{text!r} is not an interval like 5s, 1m, 5m, 1h or 1d")
-    step = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
-    if not MIN_INTERVAL <= step <= MAX_INTERVAL:
-        raise PaperTradingError("bar", f"{text!r} must be between 5s and 1d")
-    return step
+        raise SettingError("bar", f"{text!r} is not an interval like 5s, 1m, 5m, 1h or 1d")
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+    if not MIN_INTERVAL.total_seconds() <= seconds <= MAX_INTERVAL.total_seconds():
+        # Checked before building a timedelta, which overflows on a long run of digits.
+        raise SettingError("bar", f"{text!r} must be between 5s and 1d")
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,21 +136,10 @@ class PaperTrader:
         self.interval_text = interval if isinstance(interval, str) else None
         self.interval = parse_interval(interval) if isinstance(interval, str) else interval
         if not MIN_INTERVAL <= self.interval <= MAX_INTERVAL:
-            raise PaperTradingError("bar", "must be between 5s and 1d")
-        if isinstance(cash, bool) or not (
-            isinstance(cash, (int, float)) and math.isfinite(cash) and cash > 0
-        ):
-            raise PaperTradingError("cash", f"must be a positive number, got {cash!r}")
-        if isinstance(commission, bool) or not (
-            isinstance(commission, (int, float)) and 0 <= commission < 0.1
-        ):
-            raise PaperTradingError(
-                "commission", f"must be a fraction in [0, 0.1), got {commission!r}"
-            )
-        if quantity is not None and (
-            isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1
-        ):
-            raise PaperTradingError("quantity", f"must be a whole number >= 1, got {quantity!r}")
+            raise SettingError("bar", "must be between 5s and 1d")
+        cash = broker.check_cash(cash, below=MAX_CASH)
+        commission = broker.check_commission(commission)
+        quantity = broker.check_quantity(quantity)
         self.initial_cash = float(cash)
         self.commission = float(commission)
         self.quantity = quantity
@@ -259,7 +241,7 @@ class PaperTrader:
         at_close: bool = False,
     ) -> Fill:
         pos = self.position
-        commission = abs(pos) * price * self.commission
+        commission = broker.commission_on(pos, price, self.commission)
         self.money += pos * (price - self.entry_price) - commission
         self.commissions_paid += commission
         self.position = 0
@@ -281,16 +263,10 @@ class PaperTrader:
         self, bar_index: int, bar_time: datetime, timestamp: datetime, price: float, target: int
     ) -> Fill | None:
         rate = self.commission
-        # Same operations as the engine's unit cost, so whole-unit rounding agrees bit for bit.
-        unit_cost = price + _FULL_EQUITY * price * rate / _FULL_EQUITY
-        available = self.money if self.money > 0 else 0.0
-        if self.quantity is None:
-            units = int((available * 1.0 * _FULL_EQUITY) // unit_cost)
-        else:
-            units = self.quantity
-        if not units or units * unit_cost > available:
+        units = broker.entry_units(self.money, broker.unit_cost(price, rate), self.quantity)
+        if not units:
             return None
-        commission = units * price * rate
+        commission = broker.commission_on(units, price, rate)
         self.money -= commission
         self.commissions_paid += commission
         self.position = units * target
