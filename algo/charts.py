@@ -10,7 +10,8 @@ import numpy as np
 
 from algo.errors import RunNotReady
 from algo.models import BacktestRun
-from algo.services import _strategy, backtest_bars
+from algo.params import StrategyParams
+from algo.services import backtest_bars
 from tradepulse.backtest import backtest
 
 #: Above this many bars the chart draws every n-th point: a browser cannot show more anyway.
@@ -37,9 +38,11 @@ def backtest_chart(run: BacktestRun) -> dict[str, Any]:
     """
     if run.status != BacktestRun.Status.DONE:
         raise RunNotReady(f"backtest {run.pk} is {run.status}; its chart exists once it is done")
-    params = run.params
+    params = StrategyParams.from_json(run.params)
     bars = backtest_bars(run)
-    result = backtest(bars, _strategy(params), cash=params["cash"], commission=params["commission"])
+    result = backtest(
+        bars, params.strategy(), cash=float(params.cash), commission=params.commission
+    )
     times = _times(bars.index)
     step = max(1, math.ceil(len(times) / MAX_POINTS))
     candles = [

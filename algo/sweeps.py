@@ -17,13 +17,10 @@ from typing import Any
 
 from django.conf import settings
 
+from algo.api.inputs import BacktestInput, first_error
 from algo.errors import FieldError
-from algo.services import (
-    _load_bars,
-    _save_upload,
-    backtest_data_clean,
-    strategy_params_clean,
-)
+from algo.params import SyntheticBars, TickerBars
+from algo.services import _load_bars, _save_upload
 from tradepulse.backtest import BacktestError
 from tradepulse.backtest.grid import SWEEP_METRICS, sweep
 
@@ -94,25 +91,36 @@ def backtest_sweep(
     metric = str(data.get("metric") or "sharpe_ratio").strip()
     if metric not in SWEEP_METRICS:
         raise FieldError("metric", f"must be one of {', '.join(SWEEP_METRICS)}, got {metric!r}")
-    params = strategy_params_clean({**data, "fast": fasts[0], "slow": fasts[0] + 1})
-    has_file = upload is not None or csv_path is not None
-    spec = backtest_data_clean(data, has_file=has_file)
-    source: dict[str, Any] = {k: params[k] for k in ("kind", "allow_short", "cash", "commission")}
-    if spec["source"] == "csv":
-        if upload is not None:
-            key = secrets.token_hex(16)
-            csv_path = Path(settings.ALGO_DATA_DIR) / "sweeps" / str(owner.pk) / f"{key}.csv"
-            _save_upload(upload, csv_path)
-            spec["name"] = Path(getattr(upload, "name", "") or "upload.csv").name
-            source["sweep"] = key
-        else:
-            assert csv_path is not None
-            spec["name"] = csv_path.name
-            source["sweep"] = csv_path.stem
-    elif spec["source"] == "synthetic":
-        source.update(synthetic=spec["bars"], seed=spec["seed"], freq=spec["freq"])
+    rest = {k: v for k, v in data.items() if k not in ("fast", "slow", "metric", "sweep")}
+    if upload is not None:
+        rest["file"] = upload
+    given = BacktestInput(
+        data={**rest, "fast": fasts[0], "slow": fasts[0] + 1},
+        csv_name=csv_path.name if csv_path is not None else None,
+    )
+    if not given.is_valid():
+        raise FieldError(*first_error(given.errors))
+    strategy = given.strategy_params()
+    spec = given.bars_source()
+    params = {
+        "kind": strategy.kind,
+        "allow_short": strategy.allow_short,
+        "cash": float(strategy.cash),
+        "commission": strategy.commission,
+    }
+    source: dict[str, Any] = dict(params)
+    if isinstance(spec, SyntheticBars):
+        source.update(synthetic=spec.bars, seed=spec.seed, freq=spec.freq)
+    elif isinstance(spec, TickerBars):
+        source.update(ticker=spec.ticker, period=spec.period, interval=spec.interval)
+    elif upload is not None:
+        key = secrets.token_hex(16)
+        csv_path = Path(settings.ALGO_DATA_DIR) / "sweeps" / str(owner.pk) / f"{key}.csv"
+        _save_upload(upload, csv_path)
+        source["sweep"] = key
     else:
-        source.update(ticker=spec["ticker"], period=spec["period"], interval=spec["interval"])
+        assert csv_path is not None
+        source["sweep"] = csv_path.stem
     bars = _load_bars(spec, csv_path)
     if len(bars) > settings.BACKTEST_MAX_BARS:
         raise FieldError(

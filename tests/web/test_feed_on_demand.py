@@ -101,10 +101,13 @@ async def test_saving_an_alert_rule_starts_the_feed(started, user):
 
 @pytest.mark.django_db(transaction=True)
 def test_outside_a_server_nothing_starts(started, user):
+    from algo.api.inputs import PaperSessionInput
     from algo.models import PaperSession
     from algo.services import paper_session_start
     from live import runtime
 
-    paper_session_start(owner=user, data={"ticker": "AAPL"}, runner=PaperSession.Runner.COMMAND)
-    paper_session_start(owner=user, data={"ticker": "MSFT"}, runner=PaperSession.Runner.FEED)
+    for ticker, runner in (("AAPL", PaperSession.Runner.COMMAND), ("MSFT", "feed")):
+        given = PaperSessionInput(data={"ticker": ticker})
+        given.is_valid(raise_exception=True)
+        paper_session_start(owner=user, params=given.session_params(), runner=runner)
     assert runtime.current() is None and not started

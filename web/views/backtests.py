@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from algo.api.inputs import BacktestInput
 from algo.charts import backtest_chart
 from algo.errors import FieldError, MarketDataUnavailable
 from algo.models import BacktestRun
@@ -96,9 +98,28 @@ def backtest_list(request):
             _context(request, values={**data, "source": source}, errors=errors),
             status=400,
         )
+    given = BacktestInput(
+        data={**data, **({"file": upload} if upload is not None else {})},
+        csv_name=csv_path.name if csv_path is not None else None,
+    )
+    if not given.is_valid():
+        errors = {
+            k: [str(m) for m in (v if isinstance(v, list) else [v])]
+            for k, v in given.errors.items()
+        }
+        return render(
+            request,
+            "web/backtests.html",
+            _context(request, values={**data, "source": source}, errors=errors),
+            status=400,
+        )
     try:
         run = backtest_create(
-            owner=request.user, params=data, data=data, upload=upload, csv_path=csv_path
+            owner=get_user(request),  # the user itself, not the request's lazy proxy
+            params=given.strategy_params(),
+            source=given.bars_source(),
+            upload=upload,
+            csv_path=csv_path,
         )
     except (FieldError, MarketDataUnavailable) as exc:
         return render(

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from algo.api.inputs import PaperSessionInput
 from algo.errors import FieldError
 from algo.models import PaperSession
 from algo.selectors import paper_session_figures, paper_session_fills, paper_session_queryset
@@ -56,9 +57,17 @@ def paper_list(request):
     data = form_data(request, SESSION_FIELDS)
     if "allow_short" in request.POST:
         data["allow_short"] = "true"
+    given = PaperSessionInput(data=data)
+    if not given.is_valid():
+        errors = {
+            k: [str(m) for m in (v if isinstance(v, list) else [v])]
+            for k, v in given.errors.items()
+        }
+        context = _context(request, values=data, errors=errors)
+        return render(request, "web/paper.html", context, status=400)
     try:
         session = paper_session_start(
-            owner=request.user, data=data, runner=PaperSession.Runner.FEED
+            owner=request.user, params=given.session_params(), runner=PaperSession.Runner.FEED
         )
     except FieldError as exc:
         context = _context(request, values=data, errors={exc.field: [exc.message]})
