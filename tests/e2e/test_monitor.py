@@ -150,7 +150,7 @@ class DaphneServer:
 
 def log_in(page, base: str) -> None:
     page.goto(base + "/web/monitor/")
-    assert "/api-auth/login/" in page.url
+    assert "/web/login/" in page.url
     page.fill("#id_username", USERNAME)
     page.fill("#id_password", PASSWORD)
     page.click("[type=submit]")
