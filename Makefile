@@ -42,7 +42,7 @@ PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/metrics/$(PORT)
 run: migrate
 	$(BIN)/python manage.py seed_demo
 	rm -rf "$(PROMETHEUS_MULTIPROC_DIR)" && mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)"
-	@echo "Serving on http://127.0.0.1:$(PORT)/  (API /api/trades/, docs /api/docs/, monitor /web/monitor/)"
+	@echo "Open http://127.0.0.1:$(PORT)/ and sign in with the demo user and password above  (API /api/, docs /api/docs/)"
 	PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" \
 		$(BIN)/uvicorn config.asgi:application --host 127.0.0.1 --port $(PORT) $(UVICORN_FLAGS)
 
@@ -61,16 +61,20 @@ format: install-dev
 	$(BIN)/ruff format .
 
 ## Lint, then the whole suite on SQLite, then the database suites on PostgreSQL
-test: lint test-sqlite test-postgres
+test: lint
+	@echo "== make test, phase 1 of 2: the whole suite on SQLite =="
+	@$(MAKE) --no-print-directory test-sqlite POSTGRES_PHASE_NEXT=1
+	@echo "== make test, phase 2 of 2: the database suites on PostgreSQL =="
+	@$(MAKE) --no-print-directory test-postgres
 
 test-sqlite: install-dev
-	env -u DATABASE_URL -u DB_NAME $(BIN)/pytest
+	env -u DATABASE_URL -u DB_NAME TRADEPULSE_POSTGRES_PHASE_NEXT=$(POSTGRES_PHASE_NEXT) $(BIN)/pytest
 
 test-postgres: install-dev
 	@status=0; $(BIN)/python scripts/check_services.py postgres || status=$$?; \
 	if [ $$status -eq 0 ]; then \
 		env -u DB_NAME DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -m "not browser" \
-			$(wildcard tests/ledger tests/config tests/cloud tests/live tests/algo); \
+			$(wildcard tests/ledger tests/config tests/cloud tests/live tests/algo tests/web); \
 	elif [ $$status -ne 3 ]; then exit 1; fi
 
 $(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from api.errors import DomainError
+from api.errors import DomainError, ServiceUnavailable
 
 
 class FieldError(DomainError, ValueError):
@@ -47,14 +47,15 @@ class TooManyRuns(DomainError):
     status_code = 429
 
 
-class WorkerUnavailable(DomainError):
-    """The background worker's broker did not take the run; ``run_id`` is stored as failed."""
+class WorkerUnavailable(ServiceUnavailable):
+    """The background worker's broker did not take the run; ``run_id`` is stored as failed.
+    A 503 with ``Retry-After``, as every outage."""
 
-    status_code = 503
+    component = "broker"
 
     def __init__(self, message: str, run_id: int) -> None:
         super().__init__(message)
         self.run_id = run_id
 
     def as_body(self) -> dict:
-        return {"detail": str(self), "component": "broker", "run": self.run_id}
+        return {**super().as_body(), "run": self.run_id}

@@ -114,3 +114,24 @@ def _position_rows(rows, include_closed: bool) -> list[dict]:
             }
         )
     return out
+
+
+def positions_totals(rows: list[dict]) -> dict[str, str | None]:
+    """Sums over rows of :func:`positions_list`: market value, realised and unrealised P&L
+    (None where no row has a figure), as Decimal strings."""
+    totals: dict[str, str | None] = {}
+    for name in ("market_value", "realized_pnl", "unrealized_pnl"):
+        figures = [Decimal(r[name]) for r in rows if r.get(name) is not None]
+        totals[name] = _money(sum(figures, Decimal(0))) if figures else None
+    return totals
+
+
+def paper_session_fills(session: PaperSession, *, limit: int = 20) -> list[Trade]:
+    """The ledger trades a session's fills wrote, newest first."""
+    return list(
+        Trade.objects.filter(
+            owner_id=session.owner_id,
+            source=Trade.Source.PAPER,
+            source_ref__startswith=f"{session.pk}:",
+        ).order_by("-timestamp", "-id")[:limit]
+    )

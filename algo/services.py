@@ -98,8 +98,10 @@ def backtest_create(
 
     A CSV comes as an uploaded file (``upload``) or a local path (``csv_path``). A run is
     queued instead of run inline when ``REDIS_URL`` is set and it has more bars than
-    ``BACKTEST_INLINE_MAX_BARS``; a queued synthetic or CSV run builds its bars in the worker
-    (a CSV's problems then fail the run with the same message a 400 would give). A run whose
+    ``BACKTEST_INLINE_MAX_BARS`` (a ticker: when Yahoo may send more, see
+    :func:`_ticker_bars_at_most`); a queued run builds its bars in the worker, which generates,
+    reads or downloads them (a CSV's or a download's problems then fail the run with the
+    message a 400 or 502 would give). A queued ticker run has ``bars`` 0 until then. A run whose
     enqueue fails (broker down) is stored as failed with the reason.
 
     Raises :class:`FieldError` when the bars do not fit the strategy,
@@ -118,30 +120,39 @@ def backtest_create(
             else:
                 local_csv = Path(csv_path)  # type: ignore[arg-type]
         count = _bars_without_loading(source, local_csv)
-        if count is None or not _queued(count):
+        if count is not None:
+            to_worker = _queued(count)
+        else:
+            # A ticker goes to the worker, which downloads it, when Yahoo may send more bars
+            # than run inline; the count is then known (and checked) there.
+            at_most = _ticker_bars_at_most(source) if isinstance(source, TickerBars) else None
+            to_worker = at_most is not None and _queued(at_most)
+        if not to_worker:
             bars = _load_bars(source, local_csv)
             count = len(bars)
-        _check_bars(count, params, source)
+        if count is not None:
+            _check_bars(count, params, source)
         with transaction.atomic():
             _check_capacity(owner, lock=True)
             run = BacktestRun.objects.create(
                 owner=owner,
                 params=params.as_json(),
                 data=source.as_json(),
-                bars=count,
+                bars=count or 0,
                 status=BacktestRun.Status.QUEUED,
             )
-        if not isinstance(source, SyntheticBars):
+        if bars is not None and not isinstance(source, SyntheticBars):
             path = _bars_path(run)
             path.parent.mkdir(parents=True, exist_ok=True)
-            if bars is not None:
-                bars.to_csv(path)
-            else:
-                # Read, checked and counted by the worker.
-                shutil.copyfile(local_csv, path)  # type: ignore[arg-type]
+            bars.to_csv(path)
+        elif local_csv is not None:
+            path = _bars_path(run)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Read, checked and counted by the worker.
+            shutil.copyfile(local_csv, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if _queued(count):
+    if to_worker:
         if transaction.get_connection().in_atomic_block:
             transaction.on_commit(lambda: backtest_enqueue(run_id=run.pk))
             return run
@@ -151,6 +162,53 @@ def backtest_create(
 
 def _queued(count: int) -> bool:
     return bool(settings.REDIS_URL) and count > settings.BACKTEST_INLINE_MAX_BARS
+
+
+# Yahoo Finance's periods in days (``max``: every year since 1900, more than any symbol has)
+# and its intervals in seconds with how far back each one goes (intraday history is short).
+_YAHOO_PERIOD_DAYS = {
+    "1d": 1,
+    "5d": 5,
+    "1mo": 31,
+    "3mo": 92,
+    "6mo": 184,
+    "ytd": 366,
+    "1y": 366,
+    "2y": 731,
+    "5y": 1827,
+    "10y": 3653,
+    "max": 366 * 150,
+}
+_DAY = 86_400
+_YAHOO_INTERVALS = {  # interval: (seconds, days of history Yahoo keeps at it)
+    "1m": (60, 8),
+    "2m": (120, 60),
+    "5m": (300, 60),
+    "15m": (900, 60),
+    "30m": (1800, 60),
+    "60m": (3600, 730),
+    "90m": (5400, 60),
+    "1h": (3600, 730),
+    "1d": (_DAY, None),
+    "5d": (5 * _DAY, None),
+    "1wk": (7 * _DAY, None),
+    "1mo": (28 * _DAY, None),
+    "3mo": (89 * _DAY, None),
+}
+
+
+def _ticker_bars_at_most(source: TickerBars) -> int | None:
+    """At most how many bars Yahoo sends for the source's period and interval (every hour of
+    every day counted), without downloading; None for a period or interval Yahoo does not
+    name (downloaded in the request, which reports Yahoo's answer)."""
+    days = _YAHOO_PERIOD_DAYS.get(source.period)
+    interval = _YAHOO_INTERVALS.get(source.interval)
+    if days is None or interval is None:
+        return None
+    seconds, history_days = interval
+    if history_days is not None:
+        days = min(days, history_days)
+    return days * _DAY // seconds + 1
 
 
 def _bars_without_loading(source: BarsSource, csv_path: Path | None) -> int | None:
@@ -268,9 +326,15 @@ def _finish(
 
 
 def backtest_reap() -> int:
-    """Fail runs that have been ``running`` longer than the broker's visibility timeout plus a
-    reaper interval: their worker died and the broker did not deliver them again (the
-    message was lost, e.g. with the broker's data). Returns how many were failed."""
+    """Fail runs whose broker message is gone, e.g. with the broker's data (Redis restarted
+    without persistence). Returns how many were failed.
+
+    - ``running`` longer than the broker's visibility timeout plus a reaper interval: their
+      worker died and the broker did not deliver them again.
+    - ``queued`` longer than the visibility timeout with no task in the broker (neither
+      waiting in its queue nor taken by a worker): no worker will ever run them. Left alone
+      while the broker cannot be read.
+    """
     limit = settings.BACKTEST_VISIBILITY_TIMEOUT + settings.BACKTEST_REAPER_INTERVAL
     stale = timezone.now() - timedelta(seconds=limit)
     reaped = BacktestRun.objects.filter(
@@ -282,7 +346,66 @@ def backtest_reap() -> int:
     )
     if reaped:
         logger.warning("failed %s backtest(s) whose worker stopped", reaped)
+    return reaped + _reap_lost_queued()
+
+
+def _reap_lost_queued() -> int:
+    timeout = settings.BACKTEST_VISIBILITY_TIMEOUT
+    waiting = dict(
+        BacktestRun.objects.filter(
+            status=BacktestRun.Status.QUEUED,
+            created_at__lt=timezone.now() - timedelta(seconds=timeout),
+        ).values_list("pk", "task_id")
+    )
+    if not waiting:
+        return 0
+    in_broker = _tasks_in_broker({task_id for task_id in waiting.values() if task_id})
+    if in_broker is None:
+        return 0
+    lost = [pk for pk, task_id in waiting.items() if not task_id or task_id not in in_broker]
+    # Still queued when failed: a run a worker took up meanwhile is left to it.
+    reaped = BacktestRun.objects.filter(pk__in=lost, status=BacktestRun.Status.QUEUED).update(
+        status=BacktestRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error=f"its task was lost by the broker: queued for more than {timeout} s and no "
+        "longer in the broker's queue; post it again",
+    )
+    if reaped:
+        logger.warning("failed %s queued backtest(s) whose task the broker lost", reaped)
     return reaped
+
+
+def _tasks_in_broker(task_ids: set[str]) -> set[str] | None:
+    """Which of ``task_ids`` the Redis broker holds, waiting in the task queue or taken by a
+    worker and not yet acknowledged; None when the broker cannot be read."""
+    from config.celery import app
+
+    found: set[str] = set()
+
+    def look(raw_messages) -> None:
+        for raw in raw_messages:
+            text = raw.decode() if isinstance(raw, bytes) else str(raw)
+            found.update(task_id for task_id in task_ids - found if task_id in text)
+
+    try:
+        with app.connection_for_read() as connection:
+            channel = connection.default_channel
+            if not hasattr(channel, "conn_or_acquire"):
+                return None  # not Redis: nothing to read
+            queue = app.conf.task_default_queue
+            lists = sorted({channel._q_for_pri(queue, step) for step in channel.priority_steps})
+            with channel.conn_or_acquire() as client:
+                # Queue, unacknowledged, queue again: a message moving between the two (taken
+                # by a worker, or handed back after the visibility timeout) is seen once.
+                for key in lists:
+                    look(client.lrange(key, 0, -1))
+                look(client.hvals(channel.unacked_key))
+                for key in lists:
+                    look(client.lrange(key, 0, -1))
+    except Exception as exc:
+        logger.warning("could not read the broker's queue: %s", _one_line(exc))
+        return None
+    return found
 
 
 def backtest_bars(run: BacktestRun) -> pd.DataFrame:
@@ -291,6 +414,14 @@ def backtest_bars(run: BacktestRun) -> pd.DataFrame:
     if spec.get("source") == "synthetic":
         return synthetic_bars(spec["bars"], seed=spec["seed"], freq=spec.get("freq", "1D"))
     path = _bars_path(run)
+    if spec.get("source") == "ticker" and not path.exists():
+        # A queued ticker run: downloaded here, in the worker, and kept for its plots.
+        bars = download(spec["ticker"], period=spec["period"], interval=spec["interval"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}-{timezone.now().timestamp():.6f}")
+        bars.to_csv(partial)
+        partial.replace(path)
+        return bars
     try:
         return load_csv(path)
     except DataError as exc:
@@ -329,6 +460,8 @@ def backtest_execute(*, run_id: int, bars: pd.DataFrame | None = None) -> Backte
             if len(bars) != run.bars:
                 BacktestRun.objects.filter(pk=run_id).update(bars=len(bars))
         params = StrategyParams.from_json(run.params)
+        if len(bars) > settings.BACKTEST_MAX_BARS:
+            raise BacktestError(f"{len(bars):,} bars; at most {settings.BACKTEST_MAX_BARS:,}")
         result = backtest(
             bars, params.strategy(), cash=float(params.cash), commission=params.commission
         )

@@ -27,7 +27,8 @@ def run_backtest(run_id: int) -> str:
 
 @app.task(name="algo.reap_backtests", ignore_result=True)
 def reap_backtests() -> int:
-    """Fail runs whose worker died and that the broker did not deliver again (on beat)."""
+    """Fail runs whose worker died and that the broker did not deliver again, and queued runs
+    whose task the broker lost (on beat)."""
     from algo.services import backtest_reap
 
     return backtest_reap()

@@ -1,9 +1,11 @@
 """The one place where exceptions become HTTP responses, and the JSON error pages of API paths.
 
 A domain error says itself how it is answered, as DRF's ``APIException`` does: an integer
-``status_code`` and an ``as_body()`` giving the JSON body. :class:`DomainError` is a base with
-both; errors of the framework-free engine (``tradepulse``) carry the same two attributes
-without importing anything from here. Nothing is registered anywhere.
+``status_code``, an ``as_body()`` giving the JSON body and, optionally, a ``headers()`` giving
+response headers (as DRF's ``auth_header`` and ``wait`` become ``WWW-Authenticate`` and
+``Retry-After``). :class:`DomainError` is a base with all three; errors of the framework-free
+engine (``tradepulse``) carry the first two without importing anything from here. Nothing is
+registered anywhere.
 """
 
 from __future__ import annotations
@@ -64,6 +66,24 @@ class DomainError(Exception):
     def as_body(self) -> Any:
         return {"detail": str(self)}
 
+    def headers(self) -> dict[str, str]:
+        """Response headers of the answer (none by default)."""
+        return {}
+
+
+class ServiceUnavailable(DomainError):
+    """A component the request needs is down: a 503 naming it, with ``Retry-After`` (the
+    value every outage answer gives, ``OUTAGE_RETRY_AFTER_SECONDS``)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    component = "unknown"
+
+    def as_body(self) -> Any:
+        return {"detail": str(self), "component": self.component}
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": retry_after()}
+
 
 def answered_by_itself(exc: BaseException) -> bool:
     """Whether ``exc`` carries its own HTTP answer (``status_code`` and ``as_body()``)."""
@@ -81,7 +101,12 @@ def exception_handler(exc, context):
 
 def _handle(exc, context):
     if answered_by_itself(exc):
-        return Response(exc.as_body(), status=exc.status_code)
+        headers = getattr(exc, "headers", None)
+        return Response(
+            exc.as_body(),
+            status=exc.status_code,
+            headers=headers() if callable(headers) else None,
+        )
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {

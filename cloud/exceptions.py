@@ -4,6 +4,10 @@ Lambda's own shape, ``{"statusCode": ..., "message": ...}``."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from api.errors import ServiceUnavailable
+
 
 class _AnsweredAsOutcome(Exception):
     status_code = 502
@@ -39,3 +43,16 @@ class AnalysisTimeout(AnalysisBackendError):
 def one_line(text: object) -> str:
     """``text`` with every run of whitespace (newlines included) made one space."""
     return " ".join(str(text).split())
+
+
+class BrokerUnavailable(ServiceUnavailable):
+    """The export of ``day`` could not be queued: no broker is configured, or it is down."""
+
+    component = "broker"
+
+    def __init__(self, message: str, day: date) -> None:
+        super().__init__(message)
+        self.day = day
+
+    def as_body(self) -> dict:
+        return {**super().as_body(), "date": self.day.isoformat()}

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "cloud",
     "live",
     "algo",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -187,8 +188,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else 
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGIN_URL = "rest_framework:login"
-LOGIN_REDIRECT_URL = "/web/monitor/"
+LOGIN_URL = "web-login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 # --- Redis (cache, channel layer, background workers in the scale-out mode) -----------------
 REDIS_URL = env.str("REDIS_URL", default="")

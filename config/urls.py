@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/", include("ledger.api.urls")),
     path("api/", include("live.api.urls")),
     path("web/", include("live.web")),
+    path("", include("web.urls")),
     path("api/", include("cloud.api.urls")),
     path("api/", include("algo.api.urls")),
     path("api-auth/", include("rest_framework.urls")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,3 +134,53 @@ async def shutdown() -> None:
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(runtime.feed_task, 5)
     await cancel_all(runtime.tasks)
+
+
+def ensure_started() -> None:
+    """Start this process's runtime (hub and in-process feed) if it is not running yet.
+
+    Called when something needs ticks without a browser watching: a paper session started or
+    an alert rule saved. With ``FEED_IN_PROCESS`` the feed then runs at once; otherwise a
+    ``run_feed`` process serves it and this does nothing. Works from the server's event loop
+    and from a sync view the ASGI server runs in a thread; elsewhere (a management command,
+    a Celery task) there is no server loop to run on, and nothing happens.
+    """
+    from django.conf import settings
+
+    if not settings.FEED_IN_PROCESS:
+        return
+    loop = _server_loop()
+    if loop is None:
+        return
+    runtime = _runtime
+    if runtime is not None and runtime.loop is loop:
+        return
+
+    def start() -> None:
+        # A context of its own: the caller's holds asgiref's per-request executor, and the
+        # feed's database calls must not go to an executor that ends with the request.
+        task = loop.create_task(get_hub(), context=contextvars.Context())
+        task.add_done_callback(_log_start_failure)
+
+    loop.call_soon_threadsafe(start, context=contextvars.Context())
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    import os
+
+    from asgiref.sync import SyncToAsync
+
+    local = SyncToAsync.threadlocal
+    if getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(local, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
+
+
+def _log_start_failure(future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("the live runtime did not start", exc_info=future.exception())

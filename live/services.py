@@ -62,7 +62,9 @@ def notify_rules_changed() -> None:
     from channels.layers import get_channel_layer
 
     from live.protocol import CONTROL_CHANNEL
+    from live.runtime import ensure_started
 
+    ensure_started()  # rules need the feed even while no browser watches
     layer = get_channel_layer()
     if layer is None:
         return
@@ -70,3 +72,41 @@ def notify_rules_changed() -> None:
         async_to_sync(layer.send)(CONTROL_CHANNEL, {"type": "feed.rules_changed"})
     except Exception:  # a notification must never fail the request that saved the rules
         logger.info("could not notify the feed of changed alert rules", exc_info=True)
+
+
+def alert_rule_save(*, user, rule: dict, replaces: str | None = None) -> AlertRule:
+    """Add a rule, or change the rule of ticker ``replaces``; ``rule`` is validated as in
+    :func:`alert_rules_replace`. Raises :class:`AlertRuleExists` when another rule has the
+    ticker already (one rule per ticker)."""
+    with transaction.atomic():
+        current = {r.ticker: r for r in AlertRule.objects.select_for_update().filter(user=user)}
+        if rule["ticker"] in current and rule["ticker"] != replaces:
+            raise AlertRuleExists(rule["ticker"])
+        rules = [
+            {
+                "ticker": r.ticker,
+                "threshold_pct": r.threshold_pct,
+                "window_seconds": r.window_seconds,
+            }
+            for t, r in current.items()
+            if t not in (replaces, rule["ticker"])
+        ]
+        saved = alert_rules_replace(user=user, rules=[*rules, rule])
+    return next(r for r in saved if r.ticker == rule["ticker"])
+
+
+def alert_rule_delete(*, user, ticker: str) -> bool:
+    """Remove ``user``'s rule of ``ticker``; False when there was none."""
+    with transaction.atomic():
+        deleted, _ = AlertRule.objects.filter(user=user, ticker=ticker).delete()
+        if deleted:
+            transaction.on_commit(notify_rules_changed)
+    return bool(deleted)
+
+
+class AlertRuleExists(Exception):
+    """A second rule for a ticker that has one (``ticker`` names it)."""
+
+    def __init__(self, ticker: str):
+        super().__init__(f"There is already a rule for {ticker}; change that one instead.")
+        self.ticker = ticker

@@ -26,6 +26,6 @@ def monitor(request):
 
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="live-monitor", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="web-home", permanent=False)),
     path("monitor/", monitor, name="live-monitor"),
 ]

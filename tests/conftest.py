@@ -23,10 +23,14 @@ def pytest_collection_modifyitems(config, items):
     from django.db import connection
 
     on_postgres = connection.vendor == "postgresql"
-    skip_pg = pytest.mark.skip(
-        reason="needs PostgreSQL: run `make test-postgres` (uses TEST_POSTGRES_URL, default "
-        "postgres://postgres@127.0.0.1:5432/test)"
-    )
+    if os.environ.get("TRADEPULSE_POSTGRES_PHASE_NEXT") == "1":
+        reason = "needs PostgreSQL: runs in the PostgreSQL phase of `make test`, next"
+    else:
+        reason = (
+            "needs PostgreSQL: run `make test-postgres` (uses TEST_POSTGRES_URL, default "
+            "postgres://postgres@127.0.0.1:5432/test)"
+        )
+    skip_pg = pytest.mark.skip(reason=reason)
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip_pg)

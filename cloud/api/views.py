@@ -22,7 +22,7 @@ from api.throttling import AnonWindowThrottle, UserWindowThrottle
 from cloud.analysis import configured_backend, saved_analysis
 from cloud.api.serializers import AnalysisOutcomeSerializer, SavedAnalysisSerializer
 from cloud.destinations import configured_destination
-from cloud.exceptions import one_line
+from cloud.exceptions import BrokerUnavailable, one_line
 from tradepulse.analysis import InvalidDate, parse_day
 
 
@@ -179,20 +179,14 @@ class ExportEnqueueView(APIView):
         given.is_valid(raise_exception=True)
         day = given.validated_data.get("date") or previous_utc_day()
         analyse = given.validated_data["analyse"]
-        unavailable = {"component": "broker", "date": day.isoformat()}
         if not settings.REDIS_URL:
-            return Response(
-                {"detail": "no background worker is configured (set REDIS_URL)", **unavailable},
-                status=503,
-            )
+            raise BrokerUnavailable("no background worker is configured (set REDIS_URL)", day)
         try:
             task_id = enqueue_export(day, analyse=analyse)
         except Exception as error:
-            return Response(
-                {"detail": f"the worker's broker is unavailable: {one_line(error)}", **unavailable},
-                status=503,
-                headers={"Retry-After": "30"},
-            )
+            raise BrokerUnavailable(
+                f"the worker's broker is unavailable: {one_line(error)}", day
+            ) from error
         return Response(
             {"date": day.isoformat(), "analyse": analyse, "task_id": task_id}, status=202
         )

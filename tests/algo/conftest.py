@@ -12,6 +12,9 @@ def _algo_settings(settings, tmp_path):
     settings.ALGO_DATA_DIR = tmp_path / "algo"
     settings.REDIS_URL = ""
     settings.PAPER_REFRESH_SECONDS = 3600.0
+    # These tests run feeds of their own: a session they store must not also start the
+    # process's in-process feed (which it would, to give the session ticks at once).
+    settings.FEED_IN_PROCESS = False
 
 
 @pytest.fixture

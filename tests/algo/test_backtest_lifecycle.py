@@ -159,6 +159,55 @@ def test_a_large_csv_is_read_by_the_worker_with_the_same_messages(api, queued):
     assert error.startswith("mine.csv: row 29") and "not in ascending order" in error
 
 
+def test_a_large_ticker_run_is_downloaded_by_the_worker_not_in_the_request(
+    api, queued, monkeypatch
+):
+    import yfinance
+
+    from algo.tasks import run_backtest
+    from tests.algo.test_backtests_api import engine_result
+
+    bars = synthetic_bars(260, seed=12)
+    downloads: list[tuple] = []
+
+    def history(self, **kwargs):
+        downloads.append((self.ticker, kwargs["period"], kwargs["interval"]))
+        return bars.copy()
+
+    monkeypatch.setattr(yfinance.Ticker, "history", history)
+    # A year of daily bars may be more than the 100 run inline: queued, nothing downloaded.
+    response = api.post("/api/backtests/", {"ticker": "msft", "fast": 5, "slow": 20}, format="json")
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    run_id = response.json()["id"]
+    assert downloads == []
+
+    assert run_backtest(run_id) == "done"
+    assert downloads == [("MSFT", "1y", "1d")]
+    body = api.get(f"/api/backtests/{run_id}/").json()
+    assert body["bars"] == 260 and body["stats"] == engine_result(bars).to_json_dict()
+    # The downloaded bars are kept: the plot does not download again.
+    assert api.get(f"/api/backtests/{run_id}/plot.html").status_code == 200
+    assert len(downloads) == 1
+
+    # A month of daily bars is at most 32: still run inside the request.
+    small = {"ticker": "msft", "period": "1mo", "fast": 5, "slow": 20}
+    response = api.post("/api/backtests/", small, format="json")
+    assert response.status_code == 201 and response.json()["status"] == "done"
+    assert len(downloads) == 2
+
+
+def test_a_queued_ticker_that_yahoo_does_not_deliver_fails_the_run_with_the_reason(
+    api, queued, offline_yahoo
+):
+    from algo.tasks import run_backtest
+
+    response = api.post("/api/backtests/", {"ticker": "aapl"}, format="json")
+    assert response.status_code == 202
+    assert run_backtest(response.json()["id"]) == "failed"
+    body = api.get(f"/api/backtests/{response.json()['id']}/").json()
+    assert body["error"].startswith("could not download AAPL from Yahoo Finance")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_run_the_broker_cannot_take_is_failed_and_answered_503(api, settings):
     from config.celery import app
@@ -174,6 +223,8 @@ def test_a_run_the_broker_cannot_take_is_failed_and_answered_503(api, settings):
         reset_producers(app)
         app.conf.broker_url = settings.CELERY_BROKER_URL
     assert response.status_code == 503
+    # The same answer as every outage: when to come back, and which component is down.
+    assert response["Retry-After"] == str(settings.OUTAGE_RETRY_AFTER_SECONDS)
     body = response.json()
     assert body["component"] == "broker"
     run = BacktestRun.objects.get(pk=body["run"])

@@ -134,6 +134,7 @@ def test_a_run_is_failed_when_the_broker_is_down_and_queued_once_it_is_back(
         response = api.post("/api/backtests/", {"synthetic": 300}, format="json")
         assert response.status_code == 503
         assert response.json()["component"] == "broker"
+        assert response["Retry-After"] == str(settings.OUTAGE_RETRY_AFTER_SECONDS)
         run = BacktestRun.objects.get(pk=response.json()["run"])
         assert run.status == "failed" and "broker is unavailable" in run.error
 
@@ -141,6 +142,36 @@ def test_a_run_is_failed_when_the_broker_is_down_and_queued_once_it_is_back(
         reset_producers(app)  # a new connection to the server that came back
         run_id = queue(api, 300)
         assert BacktestRun.objects.get(pk=run_id).task_id
+
+
+def test_a_queued_run_whose_task_the_broker_lost_is_failed_by_the_reaper(
+    api, settings, private_redis
+):
+    from algo.tasks import reap_backtests
+
+    settings.BACKTEST_VISIBILITY_TIMEOUT = 100
+    with broker(settings, private_redis) as app:
+        # No worker: both runs wait in the broker's queue, one of them for a long time.
+        waiting, fresh, unsent = queue(api, 300), queue(api, 300), queue(api, 300)
+        long_ago = datetime.now(UTC) - timedelta(seconds=101)
+        BacktestRun.objects.filter(pk__in=[waiting, unsent]).update(created_at=long_ago)
+        # A run whose process stopped between storing it and sending its task.
+        BacktestRun.objects.filter(pk=unsent).update(task_id="")
+        assert reap_backtests() == 1
+        assert BacktestRun.objects.get(pk=unsent).status == "failed"
+        # The other's task is in the broker: a worker will take it.
+        assert BacktestRun.objects.get(pk=waiting).status == "queued"
+
+        private_redis.kill()
+        assert reap_backtests() == 0  # the broker cannot be read: nothing is decided
+        # Back without its data (no persistence): the tasks are gone.
+        private_redis.start()
+        reset_producers(app)
+        assert reap_backtests() == 1
+    run = BacktestRun.objects.get(pk=waiting)
+    assert run.status == "failed" and "lost by the broker" in run.error
+    # Younger than the visibility timeout: left for now.
+    assert BacktestRun.objects.get(pk=fresh).status == "queued"
 
 
 def test_cancel_stops_a_running_run_and_the_worker_skips_a_cancelled_queued_one(

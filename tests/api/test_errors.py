@@ -70,3 +70,17 @@ def test_too_many_fields_is_a_json_400(api, settings):
     response = api.get(f"/api/trades/?{query}")
     assert response.status_code == 400
     assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in response.json()["detail"]
+
+
+def test_a_domain_error_answers_with_its_own_headers(settings):
+    from api.errors import DomainError, ServiceUnavailable, exception_handler
+
+    class Busy(ServiceUnavailable):
+        component = "queue"
+
+    settings.OUTAGE_RETRY_AFTER_SECONDS = 7
+    response = exception_handler(Busy("the queue is down"), {})
+    assert response.status_code == 503
+    assert response.data == {"detail": "the queue is down", "component": "queue"}
+    assert response["Retry-After"] == "7"
+    assert "Retry-After" not in exception_handler(DomainError("bad"), {})

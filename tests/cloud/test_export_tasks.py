@@ -83,8 +83,10 @@ def test_the_export_api_is_a_503_without_a_broker(api, settings):
     settings.REDIS_URL = ""
     api.user.is_staff = True
     api.user.save()
-    response = api.post("/api/exports/", {}, format="json")
+    response = api.post("/api/exports/", {"date": "2025-01-20"}, format="json")
     assert response.status_code == 503 and response.json()["component"] == "broker"
+    assert response.json()["date"] == "2025-01-20"
+    assert int(response["Retry-After"]) == settings.OUTAGE_RETRY_AFTER_SECONDS
 
 
 def test_the_previous_utc_day_is_the_one_exported():

@@ -1,29 +1,18 @@
-"""The monitor page in headless Chromium against a real daphne server and a replayed spike."""
+"""The monitor page in headless Chromium against the served process and a replayed spike."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Server, _need_chromium
+
 USERNAME, PASSWORD = "eve", "monitor-pass-123"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -31,21 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def chromium():
-    if not os.path.exists(CHROMIUM):
-        message = (
-            f"{CHROMIUM} is missing; install it with: apt-get install -y chromium "
-            "fonts-noto-color-emoji"
-        )
-        if os.environ.get("TRADEPULSE_REQUIRE_SERVICES") == "1":
-            pytest.fail(message + " (required because TRADEPULSE_REQUIRE_SERVICES=1)")
-        pytest.skip(message)
+    _need_chromium()
     return CHROMIUM
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_spike_csv(path: Path) -> None:
@@ -97,60 +73,15 @@ def server(tmp_path_factory, chromium):
         env=env,
         check=True,
     )
-    server = DaphneServer(env, tmp / "daphne.log")
+    server = Server(env, tmp / "server.log")
     server.start()
     yield server
     server.stop()
 
 
-class DaphneServer:
-    """A daphne process on a fixed free port that a test can stop and start again."""
-
-    def __init__(self, env: dict, log_path: Path) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        daphne = shutil.which("daphne", path=str(Path(sys.executable).parent)) or "daphne"
-        with open(self.log_path, "a") as log:
-            self.process = subprocess.Popen(
-                [daphne, "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(self.base + "/healthz", timeout=1)
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(
-                        "daphne did not start:\n" + self.log_path.read_text()
-                    ) from None
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-        self.process = None
-
-
 def log_in(page, base: str) -> None:
     page.goto(base + "/web/monitor/")
-    assert "/api-auth/login/" in page.url
+    assert "/web/login/" in page.url
     page.fill("#id_username", USERNAME)
     page.fill("#id_password", PASSWORD)
     page.click("[type=submit]")

@@ -167,12 +167,12 @@ def test_alert_rules_need_authentication(anon):
 def test_monitor_page_requires_login(client):
     response = client.get("/web/monitor/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/api-auth/login/?next=/web/monitor/")
+    assert response["Location"].startswith("/web/login/?next=/web/monitor/")
 
 
-def test_web_root_redirects_to_monitor(client, user):
+def test_web_root_redirects_to_the_dashboard(client, user):
     client.force_login(user)
-    assert client.get("/web/")["Location"] == "/web/monitor/"
+    assert client.get("/web/")["Location"] == "/"
     page = client.get("/web/monitor/")
     assert page.status_code == 200
     html = page.content.decode()

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from django.utils import timezone
 from tqdm import tqdm
 
-from ledger.models import Trade
-from ledger.services import trades_store
-from tradepulse.trades import FIELDS, REQUIRED, TradeFieldErrors, clean_trade
-
-BATCH = 5000
-MAX_REPORTED = 20
+from ledger.csv_import import TradeImportError, trades_import_csv
 
 
 class Command(BaseCommand):
@@ -58,57 +50,12 @@ class Command(BaseCommand):
         self.stdout.write(f"Imported {stored} trades for {owner.username} from {file}.")
 
     def _import(self, handle, owner, total: int, no_progress: bool) -> int:
-        reader = csv.DictReader(handle)
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-        missing = [f for f in REQUIRED if f not in header]
-        if missing:
-            raise CommandError(f"line 1: header lacks column(s) {', '.join(missing)}")
-        reader.fieldnames = header
-        errors: list[str] = []
-        error_count = 0
-        stored = 0
-        batch: list[dict] = []
-        now = timezone.now()
         progress = tqdm(
             total=total, unit="rows", file=sys.stderr, disable=no_progress or total < 1000
         )
         try:
-            with transaction.atomic():
-                for row in reader:
-                    line = reader.line_num
-                    progress.update(1)
-                    if None in row:
-                        error_count += 1
-                        if len(errors) < MAX_REPORTED:
-                            errors.append(f"line {line}: more values than header columns")
-                        continue
-                    data = {k: (row.get(k) or "").strip() for k in FIELDS if k in row}
-                    try:
-                        cleaned = clean_trade(data, now=now)
-                    except TradeFieldErrors as exc:
-                        error_count += 1
-                        if len(errors) < MAX_REPORTED:
-                            detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-                            errors.append(f"line {line}: {detail}")
-                        continue
-                    if error_count:
-                        continue  # keep checking the rest, store nothing
-                    batch.append(cleaned)
-                    if len(batch) >= BATCH:
-                        stored += len(
-                            trades_store(owner=owner, cleaned=batch, source=Trade.Source.IMPORT)
-                        )
-                        batch.clear()
-                if error_count:
-                    more = f" (first {MAX_REPORTED} shown)" if error_count > MAX_REPORTED else ""
-                    raise CommandError(
-                        f"{error_count} bad row(s), nothing imported{more}:\n  "
-                        + "\n  ".join(errors)
-                    )
-                if batch:
-                    stored += len(
-                        trades_store(owner=owner, cleaned=batch, source=Trade.Source.IMPORT)
-                    )
+            return trades_import_csv(owner=owner, lines=handle, progress=progress.update)
+        except TradeImportError as exc:
+            raise CommandError(str(exc)) from None
         finally:
             progress.close()
-        return stored

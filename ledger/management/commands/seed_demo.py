@@ -21,11 +21,33 @@ SAMPLE_TRADES = [
 ]
 
 
+def _add_sample_trades(user) -> int:
+    """The sample trades, once: only for a demo user created by this run, so trades the user
+    deleted later never come back."""
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=len(SAMPLE_TRADES))
+    added = 0
+    for index, (ticker, side, price, quantity) in enumerate(SAMPLE_TRADES):
+        _, made = Trade.objects.get_or_create(
+            owner=user,
+            source=Trade.Source.IMPORT,
+            source_ref=f"demo-{index + 1}",
+            defaults={
+                "ticker": ticker,
+                "side": side,
+                "price": Decimal(price),
+                "quantity": Decimal(quantity),
+                "timestamp": start + timedelta(hours=index),
+            },
+        )
+        added += made
+    return added
+
+
 class Command(BaseCommand):
     help = (
-        "Create the demo user (never staff), an API token and a few sample trades (safe to run "
-        "twice). With DJANGO_DEBUG=0 it does nothing unless --in-production (or "
-        "DEMO_USER_IN_PRODUCTION=1) asks for it; the user then gets a random password, printed "
+        "Create the demo user (never staff), an API token and, on the user's first run, a few "
+        "sample trades (safe to run twice: trades deleted later stay deleted). With "
+        "DJANGO_DEBUG=0 it does nothing unless --in-production (or DEMO_USER_IN_PRODUCTION=1) asks for it; the user then gets a random password, printed "
         "once."
     )
 
@@ -60,10 +82,12 @@ class Command(BaseCommand):
             )
             return
         password_line = "(unchanged)"
+        created = False
         if user is None or (production and not user.has_usable_password()):
             password = secrets.token_urlsafe(18) if production else settings.DEMO_PASSWORD
             if user is None:
                 user = User.objects.create_user(username=username, password=password)
+                created = True
             else:
                 user.set_password(password)
                 user.save(update_fields=["password"])
@@ -78,22 +102,7 @@ class Command(BaseCommand):
         else:
             _, key = token_issue(user=user)
             token_line = f"{key}   (shown only now)"
-        start = timezone.now().replace(microsecond=0) - timedelta(hours=len(SAMPLE_TRADES))
-        added = 0
-        for index, (ticker, side, price, quantity) in enumerate(SAMPLE_TRADES):
-            _, made = Trade.objects.get_or_create(
-                owner=user,
-                source=Trade.Source.IMPORT,
-                source_ref=f"demo-{index + 1}",
-                defaults={
-                    "ticker": ticker,
-                    "side": side,
-                    "price": Decimal(price),
-                    "quantity": Decimal(quantity),
-                    "timestamp": start + timedelta(hours=index),
-                },
-            )
-            added += made
+        added = _add_sample_trades(user) if created else 0
         self.stdout.write(f"Demo user:  {username}")
         self.stdout.write(f"Password:   {password_line}")
         self.stdout.write(f"API token:  {token_line}")
