@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -194,6 +195,8 @@ class Scaled:
             os.killpg(self.launcher.pid, signal.SIGKILL)
         for pid in still_running(descendants(self.launcher.pid)):
             os.kill(pid, signal.SIGKILL)
+        # The supervisord configuration the launcher wrote for this port.
+        shutil.rmtree(ROOT / "var" / "run-scaled" / str(self.port), ignore_errors=True)
 
 
 @pytest.fixture
