@@ -56,9 +56,11 @@ def read_procfile(path: Path) -> list[tuple[str, str]]:
 
 
 def supervisord_config(entries: list[tuple[str, str]], directory: Path) -> str:
-    """supervisord's configuration: one program per Procfile entry, run through ``sh -c`` (so
-    $PORT and ${WEB_CONCURRENCY:-2} expand as in a shell), restarted whenever it exits, its
-    output on supervisord's standard output; all in one group, stopped together."""
+    """supervisord's configuration: one program per Procfile entry, run as ``sh -c 'exec
+    <command>'`` (so $PORT and ${WEB_CONCURRENCY:-2} expand as in a shell, and the shell then
+    becomes the command: supervisord waits for the command itself to stop, and SIGKILLs its
+    group when it does not), restarted whenever it exits, its output on supervisord's
+    standard output; all in one group, stopped together."""
 
     def value(text: str) -> str:  # supervisord expands %(name)s in its values
         return text.replace("%", "%%")
@@ -94,7 +96,7 @@ def supervisord_config(entries: list[tuple[str, str]], directory: Path) -> str:
         lines += [
             "",
             f"[program:{name}]",
-            f"command=/bin/sh -c {value(shlex.quote(command))}",
+            f"command=/bin/sh -c {value(shlex.quote('exec ' + command))}",
             "process_name=%(program_name)s" + (".%(process_num)d" if count > 1 else ""),
             f"numprocs={count}",
             "numprocs_start=1",

@@ -83,13 +83,10 @@ def cmdline(pid: int) -> str:
 
 def roles(launcher: int) -> dict[str, dict[int, str]]:
     """The launcher's descendants by what they run: web (the uvicorn supervisor and its
-    workers), feed, worker (Celery), beat; pid -> start time. The ``sh -c`` each program runs
-    in is left out."""
+    workers), feed, worker (Celery), beat; pid -> start time."""
     found: dict[str, dict[int, str]] = {"web": {}, "feed": {}, "worker": {}, "beat": {}}
     for pid, started in descendants(launcher).items():
         line = cmdline(pid)
-        if line.startswith("/bin/sh "):
-            continue
         if "uvicorn" in line or "multiprocessing" in line:
             found["web"][pid] = started
         elif "run_feed" in line:
