@@ -67,8 +67,11 @@ test: lint
 	@echo "== make test, phase 2 of 2: the database suites on PostgreSQL =="
 	@$(MAKE) --no-print-directory test-postgres
 
+# The browser tests run in a pytest process of their own: Playwright's synchronous API keeps an
+# event loop running in the main thread, which the asyncio tests after it cannot share.
 test-sqlite: install-dev
-	env -u DATABASE_URL -u DB_NAME TRADEPULSE_POSTGRES_PHASE_NEXT=$(POSTGRES_PHASE_NEXT) $(BIN)/pytest
+	env -u DATABASE_URL -u DB_NAME TRADEPULSE_POSTGRES_PHASE_NEXT=$(POSTGRES_PHASE_NEXT) $(BIN)/pytest -m "not browser"
+	env -u DATABASE_URL -u DB_NAME $(BIN)/pytest -m browser tests/e2e
 
 test-postgres: install-dev
 	@status=0; $(BIN)/python scripts/check_services.py postgres || status=$$?; \

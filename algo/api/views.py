@@ -129,7 +129,9 @@ class BacktestViewSet(viewsets.GenericViewSet):
             )
             if run.status == "failed" and run.error.startswith(ENQUEUE_FAILED):
                 raise WorkerUnavailable(run.error, run.pk)
-            code = status.HTTP_202_ACCEPTED if run.status == "queued" else status.HTTP_201_CREATED
+            # Handed to the worker is a 202 whatever the worker has done with it meanwhile.
+            to_worker = bool(run.task_id) or run.status == "queued"
+            code = status.HTTP_202_ACCEPTED if to_worker else status.HTTP_201_CREATED
             return Response(self.get_serializer(run).data, status=code)
 
         # Queued runs must be committed before the worker is told; an upload is fingerprinted

@@ -40,7 +40,7 @@ def test_session_login_works_for_the_browsable_api(client, user):
 def test_docs_page_redirects_anonymous_users_to_login(client, db):
     response = client.get("/api/docs/")
     assert response.status_code == 302
-    assert "/api-auth/login/" in response["Location"]
+    assert response["Location"] == "/web/login/?next=/api/docs/"
 
 
 def test_swagger_ui_is_served_without_a_cdn(client, user):
