@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import ROOT, base_env, free_port
+from tests.support.servers import ROOT, api_token, base_env, free_port, manage
 
 pytestmark = pytest.mark.slow
 
@@ -138,6 +138,7 @@ class Scaled:
             WEB_CONCURRENCY="2",
             PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
         )
+        self.env = env
         with open(self.log_path, "wb") as log:
             self.launcher = subprocess.Popen(
                 LAUNCHER,
@@ -278,3 +279,58 @@ def test_an_oversized_websocket_frame_is_refused_by_the_server(scaled):
                 received.append(socket.recv(timeout=10))
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009, closed.value
     assert received == []
+
+
+def test_the_pages_work_in_the_scaled_mode(scaled):
+    """A trader signs in on the web login page (session and CSRF through the web workers)
+    and every page answers, showing what the API stored."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+    import urllib.request
+
+    manage(
+        scaled.env,
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; "
+        "get_user_model().objects.create_user('wendy', password='scaled-pages-123')",
+    )
+    token = api_token(scaled.env, "wendy")
+    base = f"http://127.0.0.1:{scaled.port}"
+    created = urllib.request.urlopen(
+        urllib.request.Request(
+            base + "/api/trades/",
+            data=json.dumps(
+                {"ticker": "NVDA", "side": "buy", "price": "131.5", "quantity": "7"}
+            ).encode(),
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+            method="POST",
+        ),
+        timeout=30,
+    )
+    assert created.status == 201
+
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login_page = browser.open(base + "/web/login/", timeout=30).read().decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
+    form = {"username": "wendy", "password": "scaled-pages-123", "next": "/"}
+    landed = browser.open(
+        urllib.request.Request(
+            base + "/web/login/",
+            data=urllib.parse.urlencode({**form, "csrfmiddlewaretoken": csrf}).encode(),
+            headers={"Referer": base + "/web/login/"},
+        ),
+        timeout=30,
+    )
+    assert landed.status == 200 and landed.url == base + "/", landed.url
+    assert "Dashboard" in landed.read().decode()
+    for path in ("/web/positions/", "/web/alerts/", "/web/backtests/", "/web/paper/"):
+        page = browser.open(base + path, timeout=30)
+        assert page.status == 200 and page.url == base + path, (path, page.url)
+    trades = browser.open(base + "/web/trades/", timeout=30).read().decode()
+    assert "NVDA" in trades and "131.5" in trades
+    positions = browser.open(base + "/web/positions/", timeout=30).read().decode()
+    assert "NVDA" in positions
+    scaled.stop_and_check(signal.SIGINT)
