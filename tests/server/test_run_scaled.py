@@ -189,9 +189,12 @@ class Scaled:
         assert self.launcher.wait(timeout=5) is not None
 
     def kill(self) -> None:
+        # Every descendant is listed before anything dies: supervisord runs each program in a
+        # process group of its own, and once it is gone they belong to init, not to it.
+        running = descendants(self.launcher.pid)
         if self.launcher.poll() is None:
             os.killpg(self.launcher.pid, signal.SIGKILL)
-        for pid in still_running(descendants(self.launcher.pid)):
+        for pid in still_running(running):
             os.kill(pid, signal.SIGKILL)
         # The supervisord configuration the launcher wrote for this port.
         shutil.rmtree(ROOT / "var" / "run-scaled" / str(self.port), ignore_errors=True)
