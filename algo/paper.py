@@ -36,9 +36,6 @@ from tradepulse.papertrading import Fill, PaperTrader
 
 logger = logging.getLogger(__name__)
 
-PRICE_CACHE_PREFIX = "algo:price:"
-PRICE_CACHE_SECONDS = 300
-
 
 @dataclass
 class SessionRunner:
@@ -92,15 +89,6 @@ def _record(job: tuple) -> bool:
 
     session_id, state, bars, fills = job
     return paper_session_record(session_id=session_id, state=state, bars=bars, fills=fills)
-
-
-def _save_prices(prices: dict[str, float]) -> None:
-    from django.core.cache import cache
-
-    cache.set_many(
-        {PRICE_CACHE_PREFIX + ticker: price for ticker, price in prices.items()},
-        PRICE_CACHE_SECONDS,
-    )
 
 
 class PaperSessionsSink:
@@ -208,16 +196,6 @@ class PaperSessionsSink:
         for runner in self.sessions.values():
             by_ticker.setdefault(runner.ticker, []).append(runner)
         self._by_ticker = by_ticker
-        prices = {
-            r.ticker: r.trader.last_price
-            for r in self.sessions.values()
-            if r.trader.last_price is not None
-        }
-        if prices:
-            try:
-                await database_sync_to_async(_save_prices)(prices)
-            except Exception:
-                logger.exception("could not cache paper-trading prices")
 
     def _queue_dirty(self) -> None:
         for runner in self.sessions.values():

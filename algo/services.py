@@ -56,7 +56,9 @@ def _bars_path(run: BacktestRun) -> Path:
     return run_dir(run) / "bars.csv"
 
 
-def _load_bars(source: BarsSource, csv_path: Path | None) -> pd.DataFrame:
+def load_bars(source: BarsSource, csv_path: Path | None) -> pd.DataFrame:
+    """The bars ``source`` names (``csv_path`` holds an uploaded CSV's copy); engine errors
+    name their field."""
     if isinstance(source, SyntheticBars):
         try:
             return synthetic_bars(source.bars, seed=source.seed, freq=source.freq)
@@ -75,7 +77,8 @@ def _load_bars(source: BarsSource, csv_path: Path | None) -> pd.DataFrame:
         raise FieldError("file", str(exc).replace(str(csv_path), source.name)) from None
 
 
-def _save_upload(upload, destination: Path) -> None:
+def save_upload(upload, destination: Path) -> None:
+    """Copy an uploaded CSV to ``destination``, refusing one over BACKTEST_MAX_UPLOAD_BYTES."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     limit = settings.BACKTEST_MAX_UPLOAD_BYTES
     size = getattr(upload, "size", None)
@@ -116,7 +119,7 @@ def backtest_create(
         if isinstance(source, CsvBars):
             if upload is not None:
                 local_csv = staging / "bars.csv"
-                _save_upload(upload, local_csv)
+                save_upload(upload, local_csv)
             else:
                 local_csv = Path(csv_path)  # type: ignore[arg-type]
         count = _bars_without_loading(source, local_csv)
@@ -128,7 +131,7 @@ def backtest_create(
             at_most = _ticker_bars_at_most(source) if isinstance(source, TickerBars) else None
             to_worker = at_most is not None and _queued(at_most)
         if not to_worker:
-            bars = _load_bars(source, local_csv)
+            bars = load_bars(source, local_csv)
             count = len(bars)
         if count is not None:
             _check_bars(count, params, source)

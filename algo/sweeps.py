@@ -20,7 +20,7 @@ from django.conf import settings
 from algo.api.inputs import BacktestInput, first_error
 from algo.errors import FieldError
 from algo.params import SyntheticBars, TickerBars
-from algo.services import _load_bars, _save_upload
+from algo.services import load_bars, save_upload
 from tradepulse.backtest import BacktestError
 from tradepulse.backtest.grid import SWEEP_METRICS, sweep
 
@@ -116,12 +116,12 @@ def backtest_sweep(
     elif upload is not None:
         key = secrets.token_hex(16)
         csv_path = Path(settings.ALGO_DATA_DIR) / "sweeps" / str(owner.pk) / f"{key}.csv"
-        _save_upload(upload, csv_path)
+        save_upload(upload, csv_path)
         source["sweep"] = key
     else:
         assert csv_path is not None
         source["sweep"] = csv_path.stem
-    bars = _load_bars(spec, csv_path)
+    bars = load_bars(spec, csv_path)
     if len(bars) > settings.BACKTEST_MAX_BARS:
         raise FieldError(
             spec["source"], f"{len(bars):,} bars; at most {settings.BACKTEST_MAX_BARS:,}"

@@ -11,7 +11,7 @@ import time
 import psycopg
 import pytest
 
-from tests.support.servers import ServedApp, api_token, base_env, manage
+from tests.support.servers import ServedApp, base_env, serving
 
 pytestmark = pytest.mark.slow
 
@@ -51,14 +51,8 @@ def post_until_stored(app: ServedApp, token: str, key: str, body: dict, seen: li
 @pytest.fixture
 def served_on_private_postgres(tmp_path, private_postgres):
     env = base_env(tmp_path, DATABASE_URL=private_postgres.url, DB_POOL_MAX_SIZE="4")
-    manage(env, "migrate", "--noinput")
-    app = ServedApp(env, tmp_path / "uvicorn.log")
-    app.token = api_token(env, "alice")
-    app.start()
-    try:
+    with serving(env, tmp_path / "uvicorn.log") as app:
         yield app
-    finally:
-        app.stop()
 
 
 def test_postgres_restart_under_retried_posts_loses_and_duplicates_nothing(
@@ -107,11 +101,12 @@ def test_postgres_restart_under_retried_posts_loses_and_duplicates_nothing(
 
 def test_redis_killed_api_answers_or_says_503_never_500(tmp_path, private_redis):
     env = base_env(tmp_path, REDIS_URL=private_redis.url)
-    manage(env, "migrate", "--noinput")
-    app = ServedApp(env, tmp_path / "uvicorn.log")
-    token = api_token(env, "alice")
-    app.start()
-    auth = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    with serving(env, tmp_path / "uvicorn.log") as app:
+        check_redis_outage(app, private_redis)
+
+
+def check_redis_outage(app: ServedApp, private_redis) -> None:
+    auth = {"Authorization": f"Token {app.token}", "Content-Type": "application/json"}
     trade = json.dumps({"ticker": "MSFT", "side": "sell", "price": "10", "quantity": "2"})
     requests = [
         ("GET", "/api/trades/", None, auth),
@@ -121,25 +116,22 @@ def test_redis_killed_api_answers_or_says_503_never_500(tmp_path, private_redis)
         ("GET", "/api/trades/", None, {}),  # anonymous: the anonymous throttle, then 401
         ("GET", "/healthz", None, {}),
     ]
-    try:
-        before = [app.request(*r)[0] for r in requests]
-        assert before[:2] == [200, 201]
-        private_redis.kill()
-        during = []
-        for _ in range(3):
-            for method, path, body, headers in requests:
-                status, response_headers, raw = app.request(method, path, body, headers)
-                during.append((path, status))
-                assert status != 500, raw[:1000]
-                assert status < 500 or status == 503, raw[:1000]
-                if status == 503:
-                    assert response_headers.get("retry-after")
-                    assert json.loads(raw)["component"] == "redis"
-        # The throttles fail open: the ledger keeps working without its cache.
-        assert ("/api/trades/", 200) in during
-        assert ("/api/trades/", 201) in during
-        assert ("/api/trades/", 401) in during
-        assert "throttle cache unavailable" in app.log()
-        assert app.alive()
-    finally:
-        app.stop()
+    before = [app.request(*r)[0] for r in requests]
+    assert before[:2] == [200, 201]
+    private_redis.kill()
+    during = []
+    for _ in range(3):
+        for method, path, body, headers in requests:
+            status, response_headers, raw = app.request(method, path, body, headers)
+            during.append((path, status))
+            assert status != 500, raw[:1000]
+            assert status < 500 or status == 503, raw[:1000]
+            if status == 503:
+                assert response_headers.get("retry-after")
+                assert json.loads(raw)["component"] == "redis"
+    # The throttles fail open: the ledger keeps working without its cache.
+    assert ("/api/trades/", 200) in during
+    assert ("/api/trades/", 201) in during
+    assert ("/api/trades/", 401) in during
+    assert "throttle cache unavailable" in app.log()
+    assert app.alive()

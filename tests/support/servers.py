@@ -330,20 +330,28 @@ class ServedApp:
             self._log.close()
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[ServedApp]:
-    """TradePulse on a migrated SQLite file, one uvicorn process, with the failing test views
-    of ``tests.support.served_urls``; ``served.token`` is a user's API token."""
-    tmp = tmp_path_factory.mktemp("served")
-    env = base_env(tmp, DJANGO_SETTINGS_MODULE="tests.support.served_settings")
+@contextlib.contextmanager
+def serving(env: dict[str, str], log_path: Path) -> Iterator[ServedApp]:
+    """TradePulse migrated and served by one uvicorn process with ``env``; ``.token`` is the
+    API token of a user ``alice``. Stopped on exit."""
     manage(env, "migrate", "--noinput")
-    app = ServedApp(env, tmp / "uvicorn.log")
+    app = ServedApp(env, log_path)
     app.token = api_token(env, "alice")
     app.start()
     try:
         yield app
     finally:
         app.stop()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[ServedApp]:
+    """TradePulse on a migrated SQLite file, one uvicorn process, with the failing test views
+    of ``tests.support.served_urls``; ``served.token`` is a user's API token."""
+    tmp = tmp_path_factory.mktemp("served")
+    env = base_env(tmp, DJANGO_SETTINGS_MODULE="tests.support.served_settings")
+    with serving(env, tmp / "uvicorn.log") as app:
+        yield app
 
 
 class ManagedProcess:
