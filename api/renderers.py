@@ -2,17 +2,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
-from asgiref.sync import sync_to_async
 from rest_framework.renderers import BaseRenderer
 
-from ledger.representation import FIELDS
+from ledger.representation import FIELDS, TEXT_FIELDS
 from tradepulse.csvcells import escape_cell
-
-# The columns that hold text (the rest are numbers and timestamps TradePulse formats itself).
-TEXT_FIELDS = frozenset({"ticker", "side", "source"})
 
 
 def _cells(item) -> list:
@@ -48,40 +44,13 @@ class Echo:
         return value
 
 
-def stream_csv(rows: Iterable, represent: Callable[[object], dict]) -> Iterator[str]:
-    """Yield CSV text: the header, then one line per row, without holding the list."""
+def stream_csv(
+    rows: Iterable, represent: Callable[[object], dict], *, chunk_rows: int = 1000
+) -> Iterator[str]:
+    """Yield CSV text: the header, then ``chunk_rows`` lines at a time (one write to the
+    client each), fetching and writing each chunk as it is sent, without holding the list."""
     writer = csv.writer(Echo(), lineterminator="\n")
     yield writer.writerow(FIELDS)
-    for row in rows:
-        yield writer.writerow(_cells(represent(row)))
-
-
-async def astream_csv(
-    rows: Iterable, represent: Callable[[object], dict], *, chunk_rows: int = 1000
-) -> AsyncIterator[str]:
-    """``stream_csv`` for ASGI servers: ``chunk_rows`` lines at a time, each chunk fetched and
-    written in the request's worker thread (the database cursor lives there) and sent before
-    the next is made, so memory stays flat and the first bytes leave at once.
-
-    Django serves a ``StreamingHttpResponse`` over a *sync* iterator under ASGI by reading it
-    whole first; an async iterator is what streams.
-    """
-    lines = stream_csv(rows, represent)
-
-    def next_chunk() -> str:
-        return "".join(islice(lines, chunk_rows))
-
-    try:
-        while chunk := await sync_to_async(next_chunk, thread_sensitive=True)():
-            yield chunk
-    finally:
-        await sync_to_async(lines.close, thread_sensitive=True)()
-
-
-def csv_stream_for(request, rows: Iterable, represent: Callable[[object], dict]):
-    """The CSV body iterator suited to the server running ``request``: async under ASGI."""
-    from django.core.handlers.asgi import ASGIRequest
-
-    if isinstance(getattr(request, "_request", request), ASGIRequest):
-        return astream_csv(rows, represent)
-    return stream_csv(rows, represent)
+    lines = (writer.writerow(_cells(represent(row))) for row in rows)
+    while chunk := "".join(islice(lines, chunk_rows)):
+        yield chunk

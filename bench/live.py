@@ -36,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 TICKERS = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "JPM", "V", "KO"]
 TICK_PREFIXES = ('{"type":"tick"', '{"type": "tick"')
 VARIANTS = [
@@ -54,6 +55,41 @@ async def run_clients(base: str, token: str, count: int, duration: float) -> dic
     latencies: list[float] = []
     state = {"measuring": False, "received": 0, "connected": 0, "failed": 0, "closed": 0}
     handshakes = asyncio.Semaphore(50)
+
+    def on_tick(raw: str) -> None:
+        if not state["measuring"]:
+            return
+        arrived = time.time()
+        # Cheap parsing keeps the client process from becoming the bottleneck: the tick
+        # type and its timestamp are found by position, not json.loads.
+        if not raw.startswith(TICK_PREFIXES):
+            return
+        state["received"] += 1
+        start = raw.find('"timestamp":') + 12
+        start = raw.find('"', start) + 1
+        sent = datetime.fromisoformat(raw[start : raw.find('"', start)]).timestamp()
+        latencies.append(arrived - sent)
+
+    async def one_lean(index: int) -> None:
+        from bench.wsclient import connect as lean_connect
+
+        ticker = TICKERS[index % len(TICKERS)]
+        host, _, port = base.removeprefix("ws://").partition(":")
+        try:
+            async with handshakes:
+                ws = await lean_connect(
+                    host, int(port), f"/ws/stocks/{ticker}/", origin, on_tick, timeout=30
+                )
+                ws.send_text(json.dumps({"type": "auth", "token": token}))
+        except Exception:
+            state["failed"] += 1
+            return
+        state["connected"] += 1
+        try:
+            await ws.closed
+            state["closed"] += 1
+        finally:
+            ws.close()
 
     async def one(index: int) -> None:
         ticker = TICKERS[index % len(TICKERS)]
@@ -74,26 +110,20 @@ async def run_clients(base: str, token: str, count: int, duration: float) -> dic
         state["connected"] += 1
         try:
             async for raw in ws:
-                if not state["measuring"]:
-                    continue
-                arrived = time.time()
-                # Cheap parsing keeps the client process from becoming the bottleneck:
-                # the tick type and its timestamp are found by position, not json.loads.
-                if not raw.startswith(TICK_PREFIXES):
-                    continue
-                state["received"] += 1
-                start = raw.find('"timestamp":') + 12
-                start = raw.find('"', start) + 1
-                sent = datetime.fromisoformat(raw[start : raw.find('"', start)]).timestamp()
-                latencies.append(arrived - sent)
+                on_tick(raw)
         except Exception:
             state["closed"] += 1
 
-    tasks = [asyncio.create_task(one(i)) for i in range(count)]
+    # BENCH_WS_CLIENT=websockets uses the websockets library's client instead of the lean one
+    # (bench/wsclient.py), which costs the client process less CPU per message.
+    client = one if os.environ.get("BENCH_WS_CLIENT") == "websockets" else one_lean
+    tasks = [asyncio.create_task(client(i)) for i in range(count)]
     deadline = time.monotonic() + float(os.environ.get("BENCH_CONNECT_SECONDS", "20"))
     while state["connected"] + state["failed"] < count and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-    await asyncio.sleep(2.0)  # warm-up: snapshots sent, feed subscribed
+    # Warm-up: snapshots sent, feed subscribed, and what queued while thousands of handshakes
+    # were being served has drained, so the window measures the steady state.
+    await asyncio.sleep(float(os.environ.get("BENCH_WARMUP_SECONDS", "2")))
     # The sockets' objects live until the end: keep the collector from rescanning them, so
     # the instrument's own pauses stay out of the figures.
     gc.collect()

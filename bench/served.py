@@ -255,13 +255,18 @@ def server_command(kind: str, app: str, port: int, workers: int = 1) -> list[str
 
 
 def make_run_command(port: int) -> list[str]:
-    """``make run``'s server command line (its UVICORN_FLAGS read from the Makefile)."""
-    import re
+    """``make run``'s server command line (its UVICORN_FLAGS as make expands them)."""
     import shlex
+    import subprocess
 
-    makefile = (ROOT / "Makefile").read_text()
-    found = re.search(r"^UVICORN_FLAGS\s*=\s*(.*)$", makefile, re.M)
-    flags = shlex.split(found.group(1)) if found else []
+    flags = subprocess.run(
+        ["make", "-s", "--no-print-directory", "-f", "Makefile", "-f", "-", "print-uvicorn-flags"],
+        input="print-uvicorn-flags:\n\t@echo $(UVICORN_FLAGS)\n",
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [
         str(BIN / "uvicorn"),
         "config.asgi:application",
@@ -269,7 +274,7 @@ def make_run_command(port: int) -> list[str]:
         "127.0.0.1",
         "--port",
         str(port),
-        *flags,
+        *shlex.split(flags),
     ]
 
 

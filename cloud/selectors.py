@@ -24,8 +24,15 @@ from django.db import connection
 from django.db.models.functions import TruncDate
 
 from ledger.models import Trade
+from ledger.representation import (
+    DECIMAL_FIELDS,
+    TEXT_FIELDS,
+    TIMESTAMP_FIELDS,
+    decimal_text_sql,
+    timestamp_text_sql,
+)
 from ledger.selectors import db_column
-from tradepulse.analysis import HEADER_LINE, POSTGRES_TIMESTAMP_SQL, format_row
+from tradepulse.analysis import HEADER, HEADER_LINE, format_row
 from tradepulse.csvcells import escape_cell_sql
 from tradepulse.timeutil import day_bounds
 
@@ -36,7 +43,23 @@ HEADER_BYTES = (HEADER_LINE + "\n").encode()
 # Rows are handed on in blocks of about this many bytes.
 BLOCK_SIZE = 1024 * 1024
 _ORM_BATCH = 5000
-_COPY_FIELDS = ("id", "owner", "ticker", "side", "price", "quantity", "timestamp")
+# The export file's columns are ``tradepulse.analysis.HEADER``; each is the ``Trade`` field of
+# the same name, except these two.
+TRADE_ID_COLUMN, USER_COLUMN = "trade_id", "user"
+
+
+def column_field(column: str) -> str:
+    """The ``Trade`` field (or ``owner`` for the user name) of an export column."""
+    return {TRADE_ID_COLUMN: "id", USER_COLUMN: "owner"}.get(column, column)
+
+
+def export_lookups() -> list[str]:
+    """The ORM lookups giving the export's columns in ``HEADER`` order."""
+    user_field = get_user_model().USERNAME_FIELD
+    return [
+        f"owner__{user_field}" if column == USER_COLUMN else column_field(column)
+        for column in HEADER
+    ]
 
 
 def day_trades(day: date):
@@ -90,13 +113,10 @@ def day_csv_blocks(day: date, *, method: ExportMethod | None = None) -> Iterator
 
 
 def _orm_blocks(day: date) -> Iterator[tuple[bytes, int]]:
-    user_field = get_user_model().USERNAME_FIELD
     rows = (
         day_trades(day)
         .order_by("timestamp", "id")
-        .values_list(
-            "id", f"owner__{user_field}", "ticker", "side", "price", "quantity", "timestamp"
-        )
+        .values_list(*export_lookups())
         .iterator(chunk_size=_ORM_BATCH)
     )
     buffer = io.StringIO()
@@ -118,22 +138,33 @@ def _orm_blocks(day: date) -> Iterator[tuple[bytes, int]]:
 def copy_statement() -> str:
     """The ``COPY ... TO STDOUT`` giving the export's rows (two parameters: start, end).
 
-    ``trim_scale`` drops the trailing zeros of ``numeric(20, 8)`` (``187.25000000`` ->
-    ``187.25``), which is what ``format_decimal`` writes; the timestamp template is the one
-    ``tradepulse.analysis`` defines for this purpose; user names and tickers are escaped
-    against spreadsheet formulas by the SQL twin of ``format_row``'s ``escape_cell``.
+    Each column of ``HEADER`` is written by the SQL twin of what ``format_row`` does to it
+    (``ledger.representation``): decimals by ``trim_scale`` (``187.25000000`` -> ``187.25``),
+    timestamps in the one output form, text (tickers, user names) escaped against spreadsheet
+    formulas.
     """
     User = get_user_model()
     quote = connection.ops.quote_name
-    col = {f: "t." + quote(db_column(Trade, f)) for f in _COPY_FIELDS}
+    fields = {column_field(c) for c in HEADER} | {"timestamp", "id"}
+    col = {f: "t." + quote(db_column(Trade, f)) for f in fields}
     username = "u." + quote(db_column(User, User.USERNAME_FIELD))
     user_pk = User._meta.pk
     assert user_pk is not None and user_pk.column
-    timestamp_text = POSTGRES_TIMESTAMP_SQL.format(column=col["timestamp"])
+
+    def select(column: str) -> str:
+        if column == USER_COLUMN:
+            return escape_cell_sql(username)
+        field = column_field(column)
+        if field in DECIMAL_FIELDS:
+            return decimal_text_sql(col[field])
+        if field in TIMESTAMP_FIELDS:
+            return timestamp_text_sql(col[field])
+        if field in TEXT_FIELDS:
+            return escape_cell_sql(col[field])
+        return col[field]
+
     return (
-        f"COPY (SELECT {col['id']}, {escape_cell_sql(username)}, "
-        f"{escape_cell_sql(col['ticker'])}, {col['side']}, "
-        f"trim_scale({col['price']}), trim_scale({col['quantity']}), {timestamp_text} "
+        f"COPY (SELECT {', '.join(select(c) for c in HEADER)} "
         f"FROM {quote(Trade._meta.db_table)} t "
         f"JOIN {quote(User._meta.db_table)} u ON u.{quote(user_pk.column)} = {col['owner']} "
         f"WHERE {col['timestamp']} >= %s AND {col['timestamp']} < %s "

@@ -1,12 +1,22 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django, WebSockets through Channels.
+
+HTTP requests run Django's WSGI handler on a pool of ``HTTP_THREADS`` threads (a2wsgi), the
+whole request (signals, middleware, view, response) in one hand-off from the event loop.
+Django's own ASGI handler runs each sync middleware through ``sync_to_async`` and starts a
+thread per request; served under wrk that cost more CPU than the views themselves
+(BENCHMARKS.md, "The ledger over real HTTP"). Every view and middleware of TradePulse's HTTP
+side is sync, so nothing is lost.
+"""
 
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+from a2wsgi import WSGIMiddleware  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-django_asgi_app = get_asgi_application()
+django_http_app = WSGIMiddleware(get_wsgi_application(), workers=settings.HTTP_THREADS)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -18,7 +28,7 @@ from live.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         # Over-limit request bodies are refused before Django reads them.
-        "http": RequestBodyLimit(django_asgi_app),
+        "http": RequestBodyLimit(django_http_app),
         # Browsers send cookies cross-site on WebSocket handshakes: only our own origin (scheme,
         # host and port) or a trusted one may open one.
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),

@@ -3,8 +3,8 @@
 Django under ASGI reads a whole request body into a temporary file before any view, middleware
 or permission runs; these limits stop that early. A declared ``Content-Length`` above the
 path's limit is answered 413 at once, without reading the body. A body without one (chunked)
-is counted as it arrives and refused with a 413 as soon as it passes the limit; the rest is
-never read (the connection is closed).
+is read as it arrives and refused with a 413 as soon as it passes the limit; the rest is never
+read (the connection is closed). One within the limit is handed to Django with its length.
 
 The limits per path are ``settings.REQUEST_BODY_LIMITS`` (longest matching prefix), and
 ``MAX_REQUEST_BYTES`` for every other path.
@@ -62,29 +62,30 @@ class RequestBodyLimit:
             # The server delivers exactly the declared length.
             return await self.app(scope, receive, send)
 
+        # A body without a declared length (chunked) is read here, up to the limit, and handed
+        # on with its length: Django's WSGI handler reads exactly Content-Length bytes.
+        chunks: list[bytes] = []
         received = 0
-        exceeded = False
-        started = False
-
-        async def limited_receive():
-            nonlocal received, exceeded
-            if exceeded:
-                return {"type": "http.disconnect"}
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    # Django drops a request whose client went away: it never reads the rest.
-                    exceeded = True
-                    return {"type": "http.disconnect"}
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:
+                return await send_413(send, limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        headers = [*scope["headers"], (b"content-length", str(len(body)).encode())]
+        replayed = False
 
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def replay_receive():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-        await self.app(scope, limited_receive, tracking_send)
-        if exceeded and not started:
-            await send_413(send, limit)
+        await self.app({**scope, "headers": headers}, replay_receive, send)

@@ -137,8 +137,8 @@ def _database() -> dict:
             },
         }
     if db["ENGINE"].endswith("postgresql"):
-        # Under ASGI persistent connections are not reused across requests and pile up;
-        # a connection pool with CONN_MAX_AGE=0 is the supported way.
+        # One psycopg pool per process, shared by its threads (HTTP requests, WebSocket
+        # consumers' database calls); Django requires CONN_MAX_AGE=0 with a pool.
         db["CONN_MAX_AGE"] = 0
         if env.bool("DB_POOL", default=True):
             db.setdefault("OPTIONS", {})["pool"] = {
@@ -150,6 +150,9 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+# Threads per web process that run HTTP requests through Django (config/asgi.py). Each holds at
+# most one database connection, so keep it at or below DB_POOL_MAX_SIZE.
+HTTP_THREADS = env.int("HTTP_THREADS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import Func, QuerySet, TextField
+from rest_framework import serializers
 
 from api.serializers import DecimalStringField, TimestampField
 from ledger.api.serializers import TradeSerializer
@@ -25,6 +26,10 @@ _DECLARED = TradeSerializer().fields
 FIELDS: tuple[str, ...] = tuple(TradeSerializer.Meta.fields)
 DECIMAL_FIELDS = tuple(n for n in FIELDS if isinstance(_DECLARED[n], DecimalStringField))
 TIMESTAMP_FIELDS = tuple(n for n in FIELDS if isinstance(_DECLARED[n], TimestampField))
+# Columns of free or chosen text: a CSV writer escapes them against spreadsheet formulas.
+TEXT_FIELDS = frozenset(
+    n for n in FIELDS if isinstance(_DECLARED[n], (serializers.CharField, serializers.ChoiceField))
+)
 TEXT_SUFFIX = "_text"  # key of a column's wire text in a row of :func:`wire_values`
 
 

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from api.errors import DomainError
 from api.pagination import KeysetPagination
-from api.renderers import CSVRenderer, csv_stream_for
+from api.renderers import CSVRenderer, stream_csv
 from ledger import idempotency
 from ledger.api.filters import TradeFilter
 from ledger.api.serializers import BulkResultSerializer, TradeSerializer
@@ -117,7 +117,7 @@ class TradeViewSet(viewsets.GenericViewSet):
             raise translate_validation(filters.errors)
         if request.accepted_renderer.format == "csv":
             response = StreamingHttpResponse(
-                csv_stream_for(request, trade_rows(filters.qs), trade_row),
+                stream_csv(trade_rows(filters.qs), trade_row),
                 content_type="text/csv; charset=utf-8",
             )
             response["Content-Disposition"] = 'attachment; filename="trades.csv"'

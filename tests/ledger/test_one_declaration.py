@@ -1,7 +1,11 @@
 """A trade's shape is declared once. Adding a field to ``Trade`` takes three edits: the model
 field (and its migration), its name in ``TradeSerializer.Meta.fields`` (with a declared field
 when it is a decimal or a timestamp), and, when clients may set it, its rule in
-``tradepulse.trades.clean_trade``. Everything below derives from those and is checked here."""
+``tradepulse.trades.clean_trade``. Everything below derives from those and is checked here.
+
+The daily export file is a format of its own, read by the analysis Lambda: its columns are
+``tradepulse.analysis.HEADER``, each the ``Trade`` field of that name (``trade_id`` is the id,
+``user`` the owner's user name), written by the same per-kind formatting."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from ledger.models import Trade
 from ledger.representation import (
     DECIMAL_FIELDS,
     FIELDS,
+    TEXT_FIELDS,
     TIMESTAMP_FIELDS,
     trade_row,
     wire_select_sql,
@@ -31,6 +36,7 @@ def test_every_trade_column_list_derives_from_the_serializer_and_the_model():
     assert tuple(declared) == FIELDS
     assert DECIMAL_FIELDS == ("price", "quantity")
     assert TIMESTAMP_FIELDS == ("timestamp", "created_at", "updated_at")
+    assert sorted(TEXT_FIELDS) == ["side", "source", "ticker"]
     _, keys = wire_select_sql(lambda name: f'"{name}"')
     assert [key.removesuffix("_text") for key in keys] == list(declared)
     assert tuple(field.column for field in Trade._meta.concrete_fields) == COPY_COLUMNS
@@ -71,3 +77,20 @@ def test_the_page_query_renders_what_the_serializer_renders(api):
     rows = trade_page(owner=api.user, lookups={}, after=None, reverse=False, limit=10)
     assert {row["id"]: trade_row(row) for row in rows} == declared
     assert connection.vendor == "postgresql"
+
+
+def test_the_export_columns_are_the_analysis_header_on_trade_fields():
+    from cloud.selectors import column_field, export_lookups
+    from tradepulse.analysis import HEADER
+
+    assert export_lookups() == [
+        "id",
+        "owner__username",
+        "ticker",
+        "side",
+        "price",
+        "quantity",
+        "timestamp",
+    ]
+    names = {field.name for field in Trade._meta.concrete_fields}
+    assert {column_field(column) for column in HEADER} <= names

@@ -75,6 +75,26 @@ def test_a_chunked_body_is_not_read_past_the_limit(served):
     assert status == 200
 
 
+def test_a_chunked_body_within_the_limit_reaches_the_view(served):
+    body = json.dumps({"ticker": "MSFT", "side": "sell", "price": "410.5", "quantity": "2"})
+    half = len(body) // 2
+    sock = raw_request(
+        served.port,
+        "POST /api/trades/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Token {served.token}\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    )
+    for part in (body[:half], body[half:]):
+        sock.sendall(b"%x\r\n%s\r\n" % (len(part), part.encode()))
+    sock.sendall(b"0\r\n\r\n")
+    response = read_response(sock)
+    sock.close()
+    head, _, payload = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 201"), response[:300]
+    created = json.loads(payload)
+    assert (created["ticker"], created["side"], created["price"]) == ("MSFT", "sell", "410.5")
+
+
 def test_the_backtest_upload_has_its_own_larger_limit(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * MB
     settings.BACKTEST_MAX_UPLOAD_BYTES = 50 * MB
