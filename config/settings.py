@@ -150,9 +150,11 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
-# Threads per web process that run HTTP requests through Django (config/asgi.py). Each holds at
-# most one database connection, so keep it at or below DB_POOL_MAX_SIZE.
-HTTP_THREADS = env.int("HTTP_THREADS", default=10)
+# Threads per web process that run HTTP requests through Django (config/asgi.py). A thread
+# holds at most one database connection; with more threads than DB_POOL_MAX_SIZE, a request
+# that finds every connection taken waits DB_POOL_TIMEOUT and is answered 503 (database),
+# and requests that need no connection are still served.
+HTTP_THREADS = env.int("HTTP_THREADS", default=20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

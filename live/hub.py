@@ -245,7 +245,14 @@ class LiveHub:
             for watcher in list(self._ready):
                 self._deliver(watcher, message["text"])
         elif kind == "live.heartbeat":
-            self._feed_status_text = message.get("status")
+            status = message.get("status")
+            self._feed_status_text = status
+            if status is not None and status != self.status_text and not self.stale:
+                # A status the sockets have not had (its live.status was published before
+                # this hub joined, or lost while Redis was away): every heartbeat repairs it.
+                self.status_text = status
+                for watcher in list(self._ready):
+                    self._deliver(watcher, status)
         elif kind == "live.snapshot":
             pending = self._snapshots.pop(message["ticker"], None)
             if pending is not None and not pending.done():

@@ -150,3 +150,20 @@ async def test_a_hub_that_stops_refreshing_is_forgotten():
             await asyncio.sleep(0.02)
     await feed.stop()
     await asyncio.wait_for(task, 5)
+
+
+async def test_a_feed_status_the_hub_missed_reaches_the_sockets_with_the_next_heartbeat():
+    # The feed's live.status went out before this hub joined (or while Redis was away): the
+    # heartbeat, which carries the same status every second, brings it to the sockets once.
+    layer = InMemoryChannelLayer()
+    hub = LiveHub(layer, snapshot_timeout=0.1)
+    await hub.start()
+    watcher = ListWatcher()
+    await hub.watch(watcher, "AAPL")
+    connected = '{"type":"status","provider":"scripted","state":"connected"}'
+    heartbeat = {"type": "live.heartbeat", "token": 0, "status": connected}
+
+    await hub.dispatch(heartbeat)
+    await hub.dispatch(heartbeat)
+    assert watcher.texts[1:] == [connected]
+    await hub.stop()
