@@ -33,7 +33,7 @@ migrate: install
 # read; the application's own limit, LIVE_WS_MAX_MESSAGE_BYTES (4096), must stay below it.
 # The Procfile's web line says the same.
 WS_MAX_SIZE = 65536
-UVICORN_FLAGS = --loop uvloop --http httptools --ws websockets --no-proxy-headers \
+UVICORN_FLAGS = --loop uvloop --http httptools --ws websockets-sansio --no-proxy-headers \
 	--ws-max-size $(WS_MAX_SIZE)
 # Metrics of every process land here (prometheus-client multiprocess mode); emptied at start.
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/metrics/$(PORT)

@@ -269,7 +269,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.client:
         url, token, count, duration = args.client
-        result = asyncio.run(run_clients(url, token, int(count), float(duration)))
+        import uvloop  # the load client's own event loop costs it less CPU per message
+
+        result = uvloop.run(run_clients(url, token, int(count), float(duration)))
         print(json.dumps(result))
         return
 

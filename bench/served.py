@@ -256,17 +256,8 @@ def server_command(kind: str, app: str, port: int, workers: int = 1) -> list[str
 
 def make_run_command(port: int) -> list[str]:
     """``make run``'s server command line (its UVICORN_FLAGS as make expands them)."""
-    import shlex
-    import subprocess
+    from tests.support.servers import make_run_flags
 
-    flags = subprocess.run(
-        ["make", "-s", "--no-print-directory", "-f", "Makefile", "-f", "-", "print-uvicorn-flags"],
-        input="print-uvicorn-flags:\n\t@echo $(UVICORN_FLAGS)\n",
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
     return [
         str(BIN / "uvicorn"),
         "config.asgi:application",
@@ -274,7 +265,7 @@ def make_run_command(port: int) -> list[str]:
         "127.0.0.1",
         "--port",
         str(port),
-        *shlex.split(flags),
+        *make_run_flags(),
     ]
 
 

@@ -249,6 +249,21 @@ def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def make_run_flags() -> list[str]:
+    """``make run``'s uvicorn flags (the Makefile's UVICORN_FLAGS, as make expands them)."""
+    import shlex
+
+    flags = subprocess.run(
+        ["make", "-s", "--no-print-directory", "-f", "Makefile", "-f", "-", "print-flags"],
+        input="print-flags:\n\t@echo $(UVICORN_FLAGS)\n",
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return shlex.split(flags)
+
+
 class ServedApp:
     """``uvicorn config.asgi:application`` (or ``--workers N``) in its own process group."""
 
@@ -271,13 +286,7 @@ class ServedApp:
             "127.0.0.1",
             "--port",
             str(self.port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--ws",
-            "websockets",
-            "--no-proxy-headers",
+            *make_run_flags(),
         ]
         if self.workers > 1:
             command += ["--workers", str(self.workers)]
