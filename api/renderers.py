@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
@@ -9,6 +10,8 @@ from rest_framework.renderers import BaseRenderer
 
 from ledger.representation import FIELDS, TEXT_FIELDS
 from tradepulse.csvcells import escape_cell
+
+logger = logging.getLogger(__name__)
 
 
 def _cells(item) -> list:
@@ -45,12 +48,27 @@ class Echo:
 
 
 def stream_csv(
-    rows: Iterable, represent: Callable[[object], dict], *, chunk_rows: int = 1000
+    rows: Iterable,
+    represent: Callable[[object], dict],
+    *,
+    chunk_rows: int = 1000,
+    stop: Callable[[], bool] | None = None,
 ) -> Iterator[str]:
     """Yield CSV text: the header, then ``chunk_rows`` lines at a time (one write to the
-    client each), fetching and writing each chunk as it is sent, without holding the list."""
+    client each), fetching and writing each chunk as it is sent, without holding the list.
+    Stops early, closing ``rows``, once ``stop()`` is true (the client has gone)."""
     writer = csv.writer(Echo(), lineterminator="\n")
     yield writer.writerow(FIELDS)
-    lines = (writer.writerow(_cells(represent(row))) for row in rows)
-    while chunk := "".join(islice(lines, chunk_rows)):
-        yield chunk
+    source = iter(rows)
+    lines = (writer.writerow(_cells(represent(row))) for row in source)
+    try:
+        while chunk := "".join(islice(lines, chunk_rows)):
+            yield chunk
+            if stop is not None and stop():
+                logger.info("CSV download stopped after a chunk: the client has gone")
+                return
+    finally:
+        lines.close()
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from api.errors import DomainError
 from api.pagination import KeysetPagination
 from api.renderers import CSVRenderer, stream_csv
+from config.disconnect import client_gone
 from ledger import idempotency
 from ledger.api.filters import TradeFilter
 from ledger.api.serializers import BulkResultSerializer, TradeSerializer
@@ -117,7 +118,7 @@ class TradeViewSet(viewsets.GenericViewSet):
             raise translate_validation(filters.errors)
         if request.accepted_renderer.format == "csv":
             response = StreamingHttpResponse(
-                stream_csv(trade_rows(filters.qs), trade_row),
+                stream_csv(trade_rows(filters.qs), trade_row, stop=partial(client_gone, request)),
                 content_type="text/csv; charset=utf-8",
             )
             response["Content-Disposition"] = 'attachment; filename="trades.csv"'

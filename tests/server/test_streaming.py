@@ -4,6 +4,7 @@ being produced, with flat memory."""
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 
@@ -32,7 +33,10 @@ def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
     return tuple(data.split(b"\r\n\r\n", 1))
 
 
-def test_csv_download_streams_with_flat_memory(tmp_path):
+@pytest.fixture(scope="module")
+def served_trades(tmp_path_factory):
+    """One served process over ROWS trades of alice's, and her token."""
+    tmp_path = tmp_path_factory.mktemp("streaming")
     env = base_env(tmp_path)
     manage(env, "migrate", "--noinput")
     token = api_token(env, "alice")
@@ -44,26 +48,48 @@ def test_csv_download_streams_with_flat_memory(tmp_path):
     manage(env, "import_trades", str(source), "--user", "alice", "--no-progress")
     app = ServedApp(env, tmp_path / "uvicorn.log").start()
     try:
-        # Load the code path once (an empty download), then measure.
-        sock = get_raw(app.port, "/api/trades/?format=csv&ticker=NONE", token)
-        while sock.recv(65536):
-            pass
-        sock.close()
-        baseline = rss_bytes(app.process.pid)
-
-        sock = get_raw(app.port, "/api/trades/?format=csv", token)
-        head, first = read_head(sock)
-        # The first bytes are here; how much has the server taken to produce them?
-        grown_at_first_bytes = rss_bytes(app.process.pid) - baseline
-        assert head.startswith(b"HTTP/1.1 200")
-        assert b"transfer-encoding: chunked" in head.lower()
-        body = first
-        while part := sock.recv(1 << 20):
-            body += part
-        sock.close()
+        yield app, token
     finally:
         app.stop()
+
+
+def test_csv_download_streams_with_flat_memory(served_trades):
+    app, token = served_trades
+    # Load the code path once (an empty download), then measure.
+    sock = get_raw(app.port, "/api/trades/?format=csv&ticker=NONE", token)
+    while sock.recv(65536):
+        pass
+    sock.close()
+    baseline = rss_bytes(app.process.pid)
+
+    sock = get_raw(app.port, "/api/trades/?format=csv", token)
+    head, first = read_head(sock)
+    # The first bytes are here; how much has the server taken to produce them?
+    grown_at_first_bytes = rss_bytes(app.process.pid) - baseline
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b"transfer-encoding: chunked" in head.lower()
+    body = first
+    while part := sock.recv(1 << 20):
+        body += part
+    sock.close()
     assert body.count(b",AAPL,buy,") == ROWS  # every row arrived
     # A server that builds the whole body before sending holds far more than the body's size
     # in Python objects when the first bytes leave; a streaming one holds about one chunk.
     assert grown_at_first_bytes < len(body) / 2, (grown_at_first_bytes, len(body))
+
+
+def test_a_download_whose_client_goes_away_is_not_produced_to_the_end(served_trades):
+    app, token = served_trades
+    stopped = "CSV download stopped after a chunk: the client has gone"
+    before = app.log().count(stopped)
+    sock = get_raw(app.port, "/api/trades/?format=csv", token)
+    head, _ = read_head(sock)
+    assert head.startswith(b"HTTP/1.1 200")
+    time.sleep(0.5)  # the server fills the socket's buffers and waits for the client to read
+    sock.close()
+    deadline = time.monotonic() + 15
+    while app.log().count(stopped) == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert app.log().count(stopped) == before + 1
+    status, _, _ = app.request("GET", "/healthz")
+    assert status == 200
