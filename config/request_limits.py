@@ -1,7 +1,8 @@
-"""Request body limits, enforced by the ASGI application before Django reads a byte.
+"""Request bodies: read on the event loop, within their limits, before Django sees a byte.
 
-Django under ASGI reads a whole request body into a temporary file before any view, middleware
-or permission runs; these limits stop that early. A declared ``Content-Length`` above the
+Every body is read here whole (past ``FILE_UPLOAD_MAX_MEMORY_SIZE`` into a temporary file)
+before any view, middleware or permission runs, so a client that trickles its body holds a
+connection, never one of the threads that run Django; the limits stop the reading early. A declared ``Content-Length`` above the
 path's limit is answered 413 at once, without reading the body. A body without one (chunked)
 is read as it arrives and refused with a 413 as soon as it passes the limit; the rest is never
 read (the connection is closed). One within the limit is handed to Django with its length.
@@ -13,6 +14,7 @@ The limits per path are ``settings.REQUEST_BODY_LIMITS`` (longest matching prefi
 from __future__ import annotations
 
 import json
+import tempfile
 
 from django.conf import settings
 
@@ -42,7 +44,13 @@ async def send_413(send, limit: int) -> None:
 
 
 class RequestBodyLimit:
-    """ASGI middleware around the HTTP application."""
+    """ASGI middleware around the HTTP application.
+
+    Every request body is read here, on the event loop, before the application (Django's WSGI
+    handler on a thread pool) sees it: a client that trickles its body holds a connection,
+    never one of the threads. Past ``FILE_UPLOAD_MAX_MEMORY_SIZE`` the body goes to a temporary
+    file, as Django's own ASGI handler did.
+    """
 
     def __init__(self, app):
         self.app = app
@@ -56,36 +64,40 @@ class RequestBodyLimit:
             if name == b"content-length":
                 declared = value
                 break
-        if declared is not None:
-            if declared.strip().isdigit() and int(declared) > limit:
-                return await send_413(send, limit)
-            # The server delivers exactly the declared length.
-            return await self.app(scope, receive, send)
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            return await send_413(send, limit)
 
-        # A body without a declared length (chunked) is read here, up to the limit, and handed
-        # on with its length: Django's WSGI handler reads exactly Content-Length bytes.
-        chunks: list[bytes] = []
-        received = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            received += len(chunk)
-            if received > limit:
-                return await send_413(send, limit)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        headers = [*scope["headers"], (b"content-length", str(len(body)).encode())]
-        replayed = False
+        with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as body:
+            received = 0
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the client went away
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if received > limit:  # a body without a declared length (chunked)
+                    return await send_413(send, limit)
+                body.write(chunk)
+                if not message.get("more_body", False):
+                    break
+            body.seek(0)
+            if declared is None and received:
+                # Django's WSGI handler reads exactly Content-Length bytes.
+                scope = {
+                    **scope,
+                    "headers": [*scope["headers"], (b"content-length", str(received).encode())],
+                }
+            replayed = False
 
-        async def replay_receive():
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+            async def replay_receive():
+                nonlocal replayed
+                if not replayed:
+                    data = body.read(_REPLAY_CHUNK)
+                    replayed = body.tell() >= received
+                    return {"type": "http.request", "body": data, "more_body": not replayed}
+                return await receive()
 
-        await self.app({**scope, "headers": headers}, replay_receive, send)
+            await self.app(scope, replay_receive, send)
+
+
+_REPLAY_CHUNK = 1 << 20

@@ -95,6 +95,34 @@ def test_a_chunked_body_within_the_limit_reaches_the_view(served):
     assert (created["ticker"], created["side"], created["price"]) == ("MSFT", "sell", "410.5")
 
 
+def test_clients_trickling_their_bodies_do_not_hold_the_threads_that_serve_requests(served):
+    # More slow senders than the process has threads for Django (HTTP_THREADS, 20): each
+    # sends its headers and a tenth of its body, then waits.
+    body = json.dumps({"ticker": "AAPL", "side": "buy", "price": "1.5", "quantity": "1"})
+    slow = []
+    for _ in range(25):
+        sock = raw_request(
+            served.port,
+            "POST /api/trades/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Token {served.token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body[:5]}",
+        )
+        slow.append(sock)
+    try:
+        status, _, _ = served.request("GET", "/healthz", timeout=10)
+        assert status == 200
+        status, _, listed = served.request(
+            "GET", "/api/trades/", headers={"Authorization": f"Token {served.token}"}, timeout=10
+        )
+        assert status == 200, listed[:300]
+        # The slow ones are served as soon as their bodies are complete.
+        slow[0].sendall(body[5:].encode())
+        assert read_response(slow[0]).startswith(b"HTTP/1.1 201")
+    finally:
+        for sock in slow:
+            sock.close()
+
+
 def test_the_backtest_upload_has_its_own_larger_limit(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * MB
     settings.BACKTEST_MAX_UPLOAD_BYTES = 50 * MB
