@@ -21,7 +21,6 @@ django_http_app = WSGIMiddleware(get_wsgi_application(), workers=settings.HTTP_T
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from config.disconnect import DisconnectWatch  # noqa: E402
 from config.request_limits import RequestBodyLimit  # noqa: E402
 from live.origin import SameOriginValidator  # noqa: E402
 from live.routing import websocket_urlpatterns  # noqa: E402
@@ -30,7 +29,7 @@ application = ProtocolTypeRouter(
     {
         # Over-limit request bodies are refused before Django reads them; a streamed response
         # stops when its client has gone.
-        "http": RequestBodyLimit(DisconnectWatch(django_http_app)),
+        "http": RequestBodyLimit(django_http_app),
         # Browsers send cookies cross-site on WebSocket handshakes: only our own origin (scheme,
         # host and port) or a trusted one may open one.
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),

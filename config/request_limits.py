@@ -2,7 +2,8 @@
 
 Every body is read here whole (past ``FILE_UPLOAD_MAX_MEMORY_SIZE`` into a temporary file)
 before any view, middleware or permission runs, so a client that trickles its body holds a
-connection, never one of the threads that run Django; the limits stop the reading early. A declared ``Content-Length`` above the
+connection, never one of the threads that run Django; the limits stop the reading early.
+Once the body is read, the connection is watched for the client's leaving (config/disconnect.py). A declared ``Content-Length`` above the
 path's limit is answered 413 at once, without reading the body. A body without one (chunked)
 is read as it arrives and refused with a 413 as soon as it passes the limit; the rest is never
 read (the connection is closed). One within the limit is handed to Django with its length.
@@ -13,10 +14,15 @@ The limits per path are ``settings.REQUEST_BODY_LIMITS`` (longest matching prefi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import tempfile
+import threading
 
 from django.conf import settings
+
+from config import disconnect
 
 
 def body_limit(path: str) -> int:
@@ -87,17 +93,20 @@ class RequestBodyLimit:
                     **scope,
                     "headers": [*scope["headers"], (b"content-length", str(received).encode())],
                 }
-            replayed = False
+            # From here on the connection is only listened to for the client's leaving.
+            gone = threading.Event()
+            watcher = asyncio.create_task(disconnect.watch(receive, gone))
 
             async def replay_receive():
-                nonlocal replayed
-                if not replayed:
-                    data = body.read(_REPLAY_CHUNK)
-                    replayed = body.tell() >= received
-                    return {"type": "http.request", "body": data, "more_body": not replayed}
-                return await receive()
+                data = body.read(_REPLAY_CHUNK)
+                return {"type": "http.request", "body": data, "more_body": body.tell() < received}
 
-            await self.app(scope, replay_receive, send)
+            try:
+                await self.app({**scope, disconnect.SCOPE_KEY: gone}, replay_receive, send)
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
 
 
 _REPLAY_CHUNK = 1 << 20

@@ -241,24 +241,27 @@ class LiveHub:
                 elif users is None or watcher.user_id in users:
                     self._deliver(watcher, text)
         elif kind == "live.status":
-            self._feed_status_text = self.status_text = message["text"]
-            for watcher in list(self._ready):
-                self._deliver(watcher, message["text"])
+            self._feed_status_text = message["text"]
+            self._announce(message["text"])
         elif kind == "live.heartbeat":
             status = message.get("status")
             self._feed_status_text = status
             if status is not None and status != self.status_text and not self.stale:
                 # A status the sockets have not had (its live.status was published before
                 # this hub joined, or lost while Redis was away): every heartbeat repairs it.
-                self.status_text = status
-                for watcher in list(self._ready):
-                    self._deliver(watcher, status)
+                self._announce(status)
         elif kind == "live.snapshot":
             pending = self._snapshots.pop(message["ticker"], None)
             if pending is not None and not pending.done():
                 pending.set_result(message["snapshot"])
         elif kind == "live.hello":
             await self._send_watch()
+
+    def _announce(self, status_text: str) -> None:
+        """Make ``status_text`` the status every socket has, and send it to each."""
+        self.status_text = status_text
+        for watcher in list(self._ready):
+            self._deliver(watcher, status_text)
 
     def _deliver(self, watcher: Watcher, text: str) -> None:
         watcher.send_text(text)
@@ -287,25 +290,25 @@ class LiveHub:
             else "the channel layer (Redis) is unavailable"
         )
         logger.warning("hub: prices are stale (%s)", reason)
-        self.status_text = dumps(
-            {
-                "type": "status",
-                "provider": provider,
-                "state": "stale",
-                "reason": reason,
-                "timestamp": format_timestamp(datetime.now(UTC)),
-            }
+        self._announce(
+            dumps(
+                {
+                    "type": "status",
+                    "provider": provider,
+                    "state": "stale",
+                    "reason": reason,
+                    "timestamp": format_timestamp(datetime.now(UTC)),
+                }
+            )
         )
-        for watcher in list(self._ready):
-            self._deliver(watcher, self.status_text)
 
     async def _recovered(self) -> None:
         self.stale = False
         logger.warning("hub: the price feed is back")
-        self.status_text = self._feed_status_text
-        if self.status_text is not None:
-            for watcher in list(self._ready):
-                self._deliver(watcher, self.status_text)
+        if self._feed_status_text is not None:
+            self._announce(self._feed_status_text)
+        else:
+            self.status_text = None
         await self._rejoin()
 
     def _count_metrics(self) -> None:

@@ -15,6 +15,7 @@ the failing views of ``tests.support.served_urls``). Without
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import http.client
 import os
@@ -249,7 +250,8 @@ def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def make_run_flags() -> list[str]:
+@functools.cache
+def make_run_flags() -> tuple[str, ...]:
     """``make run``'s uvicorn flags (the Makefile's UVICORN_FLAGS, as make expands them)."""
     import shlex
 
@@ -261,7 +263,7 @@ def make_run_flags() -> list[str]:
         text=True,
         check=True,
     ).stdout
-    return shlex.split(flags)
+    return tuple(shlex.split(flags))
 
 
 class ServedApp:
