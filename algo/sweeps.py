@@ -22,7 +22,8 @@ from algo.errors import FieldError
 from algo.params import SyntheticBars, TickerBars
 from algo.services import load_bars, save_upload
 from tradepulse.backtest import BacktestError
-from tradepulse.backtest.grid import SWEEP_METRICS, sweep
+from tradepulse.backtest.grid import sweep
+from tradepulse.backtest.stats import SWEEP_METRICS
 
 #: The most (fast, slow) pairs one sweep may run from a request.
 MAX_PAIRS = 400

@@ -11,16 +11,17 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from .data import download, load_csv, synthetic_bars
-from .engine import backtest, json_safe
+from . import barcolumns
 from .errors import BacktestError
-from .grid import SWEEP_METRICS, sweep
-from .stats import DURATION_STATS, STAT_NAMES
+from .simulation import run_strategy
+from .stats import STAT_NAMES, SWEEP_METRICS, json_safe, stats_json
 from .strategies import MovingAverageCrossover
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _window_range(text: str) -> range:
@@ -105,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> pd.DataFrame:
+    from .data import download, load_csv, synthetic_bars
+
     if args.csv:
         return load_csv(args.csv)
     if args.synthetic:
@@ -113,15 +116,23 @@ def _load(args: argparse.Namespace) -> pd.DataFrame:
 
 
 def _display(name: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value != value:  # NaN and NaT are not equal to themselves
         return "n/a"
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, pd.Timedelta):
-        return str(value)
+    if isinstance(value, timedelta):
+        return _duration(value)
     if isinstance(value, float):
         return f"{value:,.2f}" if name.startswith(("equity", "commissions")) else f"{value:.4f}"
     return str(value)
+
+
+def _duration(value: timedelta) -> str:
+    """As pandas writes a Timedelta: ``3 days 04:05:06``, with microseconds when there are any."""
+    minutes, seconds = divmod(value.seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{value.days} days {hours:02d}:{minutes:02d}:{seconds:02d}"
+    return text + f".{value.microseconds:06d}" if value.microseconds else text
 
 
 def _print_stats(stats: dict[str, Any], out) -> None:
@@ -146,13 +157,43 @@ def _print_sweep(table: pd.DataFrame, metric: str, top: int, out) -> None:
         print(f"... {len(table) - top} more of {len(table)} (use --top)", file=out)
 
 
+def _print_result(
+    stats: dict[str, Any], strategy: MovingAverageCrossover, bars: int, as_json: bool, out
+) -> None:
+    if as_json:
+        json.dump(stats_json(stats), out)
+        out.write("\n")
+    else:
+        print(f"{strategy!r} on {bars} bars", file=out)
+        _print_stats(stats, out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     out = sys.stdout
     try:
+        strategy = MovingAverageCrossover(args.fast, args.slow, args.kind, args.allow_short)
+        if args.csv and not (args.sweep or args.plot):
+            # Figures only: the file's checked columns are enough, and pandas is not loaded.
+            # A file the fast reader cannot vouch for goes the long way, which names its fault.
+            columns = barcolumns.parse(barcolumns.read_file(args.csv))
+            if columns is not None:
+                values = columns.values
+                stats, _ = run_strategy(
+                    columns.dates,
+                    values["Open"],
+                    values["Close"],
+                    strategy,
+                    args.cash,
+                    args.commission,
+                )
+                _print_result(stats, strategy, len(columns), args.json, out)
+                return 0
         bars = _load(args)
         if args.sweep:
+            from .grid import sweep
+
             fast_range, slow_range = args.sweep
             bar = None
             total = sum(1 for f in fast_range for s in slow_range if f < s)
@@ -185,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 plot_sweep(table, args.plot, args.metric)
             if args.json:
                 rows = [
-                    {k: json_safe(v, duration=k in DURATION_STATS) for k, v in row.items()}
+                    {k: json_safe(v) for k, v in row.items()}
                     for row in table.to_dict(orient="records")
                 ]
                 json.dump({"metric": args.metric, "results": rows}, out)
@@ -194,18 +235,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _print_sweep(table, args.metric, args.top, out)
             return 0
 
-        strategy = MovingAverageCrossover(args.fast, args.slow, args.kind, args.allow_short)
+        from .engine import backtest
+
         result = backtest(bars, strategy, cash=args.cash, commission=args.commission)
         if args.plot:
             from .plots import plot_backtest
 
             plot_backtest(result, args.plot)
-        if args.json:
-            json.dump(result.to_json_dict(), out)
-            out.write("\n")
-        else:
-            print(f"{strategy!r} on {len(bars)} bars", file=out)
-            _print_stats(result.stats, out)
+        _print_result(result.stats, strategy, len(bars), args.json, out)
         return 0
     except BacktestError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,33 +9,31 @@ filled in or guessed.
 
 from __future__ import annotations
 
-import codecs
 import io
 import logging
 import math
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from .barcolumns import (
+    CANONICAL,
+    DATE_NAMES,
+    NULL_WORDS,
+    PRICE_COLUMNS,
+    BarColumns,
+    bar_columns,
+    header,
+    numbers_are_clean,
+    parse,
+    read_file,
+)
 from .errors import DataError
 from .indicators import linear_recurrence
-
-PRICE_COLUMNS = ("Open", "High", "Low", "Close")
-_CANONICAL = {
-    "open": "Open",
-    "high": "High",
-    "low": "Low",
-    "close": "Close",
-    "adj close": "Adj Close",
-    "adj_close": "Adj Close",
-    "adjclose": "Adj Close",
-    "volume": "Volume",
-}
-_DATE_NAMES = ("date", "datetime", "timestamp", "time")
 
 
 def _describe(row: int, when: Any, line_offset: int | None) -> str:
@@ -68,7 +66,7 @@ def validate_bars(
     if isinstance(frame.index, pd.DatetimeIndex):
         raw_dates: Any = frame.index
     else:
-        date_col = next((lowered[name] for name in _DATE_NAMES if name in lowered), None)
+        date_col = next((lowered[name] for name in DATE_NAMES if name in lowered), None)
         if date_col is None:
             raise DataError(
                 f"{prefix}missing column: Date (or Datetime); found "
@@ -80,7 +78,7 @@ def validate_bars(
 
     renamed: dict[str, str] = {}
     for col in frame.columns:
-        canon = _CANONICAL.get(col.lower())
+        canon = CANONICAL.get(col.lower())
         if canon is not None and canon not in renamed.values():
             renamed[col] = canon
     frame = frame.rename(columns=renamed)
@@ -91,9 +89,7 @@ def validate_bars(
         )
 
     dates = _parse_dates(raw_dates, prefix, line_offset)
-    columns = [*PRICE_COLUMNS, "Volume"]
-    if "Adj Close" in frame.columns:
-        columns.append("Adj Close")
+    columns = bar_columns("Adj Close" in frame.columns)
     arrays: dict[str, np.ndarray] = {}
     for col in columns:
         if col == "Volume" and col not in frame.columns:
@@ -104,7 +100,7 @@ def validate_bars(
             arrays[col] = pd.to_numeric(frame[col], errors="coerce").to_numpy(
                 dtype=np.float64, na_value=np.nan
             )
-    if not _numbers_are_clean(arrays):
+    if not numbers_are_clean(arrays):
         _raise_number_error(frame, arrays, columns, dates, prefix, line_offset)
 
     # Index objects are immutable and pandas caches these two answers on them, so a frame
@@ -188,28 +184,6 @@ def _parse_dates(raw: Any, prefix: str, line_offset: int | None) -> pd.DatetimeI
         ) from None
 
 
-# Bars per slice when checking numbers: each slice is read from memory once and its second
-# reduction hits the CPU cache, instead of one pass over all the data per reduction.
-_CHECK_CHUNK = 1 << 16
-
-
-def _numbers_are_clean(arrays: dict[str, np.ndarray]) -> bool:
-    """Whether every number is finite, prices positive, volume not negative, High >= Low."""
-    n = len(arrays["Close"])
-    with np.errstate(invalid="ignore"):
-        for start in range(0, n, _CHECK_CHUNK):
-            end = start + _CHECK_CHUNK
-            for col, values in arrays.items():
-                part = values[start:end]
-                low, high = part.min(), part.max()
-                # NaN fails both comparisons (min/max propagate it).
-                if not (low >= 0 if col == "Volume" else low > 0) or not high < np.inf:
-                    return False
-            if (arrays["High"][start:end] < arrays["Low"][start:end]).any():
-                return False
-    return True
-
-
 def _raise_number_error(
     frame: pd.DataFrame,
     arrays: dict[str, np.ndarray],
@@ -270,112 +244,23 @@ def load_csv(path: str | Path, *, adjusted: bool = False) -> pd.DataFrame:
     operations. A file that does not pass is read again cell by cell as text, which names the
     first bad cell, its row and its line (:class:`DataError`).
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the file ({exc})") from None
-    bars = _read_columns(data, path)
+    data = read_file(path)
+    bars = _read_columns(data, Path(path))
     if bars is None:
-        bars = _read_text(data, path)
+        bars = _read_text(data, Path(path))
     return adjust_prices(bars) if adjusted else bars
 
 
-def _header(lines: list[str]) -> tuple[list[str], int] | None:
-    """Column names and the number of header lines (yfinance writes three), from the first
-    lines of the file."""
-    if not lines:
-        return None
-    if (
-        len(lines) >= 3
-        and lines[0].lower().startswith("price,")
-        and lines[1].lower().startswith("ticker,")
-    ):
-        # yfinance's multi-level header: Price,<columns> / Ticker,<symbols> / Date,,,,
-        names = lines[0].split(",")
-        names[0] = lines[2].split(",")[0] or "Date"
-        return names, 3
-    return lines[0].split(","), 1
-
-
 def _read_columns(data: bytes, path: Path) -> pd.DataFrame | None:
-    """The bars of a well-formed file, read as typed columns; None when the file has anything
-    for :func:`_read_text` to name (or a form left to it, such as quoted header names)."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    head = data[:4096].decode("utf-8", errors="replace").split("\n")[:4]
-    lines = [line.rstrip("\r") for line in head]
-    found = _header(lines[:-1] if len(head) == 4 else lines)
-    if found is None or '"' in lines[0]:
-        return None
-    names, header_lines = found
-    stripped = [name.strip() for name in names]
-    if len({name.lower() for name in stripped}) != len(stripped):
-        return None  # repeated names: the text reader renames them as pandas does
-    lowered = {name.lower(): i for i, name in enumerate(stripped)}
-    date_at = next((lowered[name] for name in _DATE_NAMES if name in lowered), None)
-    chosen: dict[str, int] = {}
-    for i, name in enumerate(stripped):
-        canon = _CANONICAL.get(name.lower())
-        if canon is not None and canon not in chosen:
-            chosen[canon] = i
-    if date_at is None or any(c not in chosen for c in PRICE_COLUMNS):
-        return None
-    # Whether dates carry an offset, from the first row; a file mixing both is left to the
-    # text reader.
-    if len(lines) <= header_lines:
-        return None
-    cells = lines[header_lines].split(",")
-    if len(cells) <= date_at:
-        return None
-    first_date = cells[date_at].strip()
-    try:
-        zoned = first_date.endswith(("Z", "z")) or (
-            datetime.fromisoformat(first_date).tzinfo is not None
-        )
-    except ValueError:
-        return None
-
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    columns = [f"c{i}" for i in range(len(names))]
-    types: dict[str, Any] = {columns[date_at]: pa.timestamp("ns", tz="UTC" if zoned else None)}
-    types.update({columns[i]: pa.float64() for i in chosen.values()})
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=columns, skip_rows=header_lines),
-            convert_options=pacsv.ConvertOptions(
-                column_types=types,
-                include_columns=list(types),
-                null_values=list(_NULL_WORDS),
-                strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    if any(column.null_count for column in table.columns) or table.num_rows == 0:
-        return None
-    dates = table.column(columns[date_at]).cast(pa.int64()).to_numpy()
-    index = pd.DatetimeIndex(dates.view("M8[ns]"), name="Date").tz_localize("UTC")
-    frame = pd.DataFrame(
-        {canon: table.column(columns[i]).to_numpy() for canon, i in chosen.items()}, index=index
-    )
-    try:
-        return validate_bars(frame, source=str(path), line_offset=header_lines + 1)
-    except DataError:
-        return None
+    """The bars frame of a file :func:`~tradepulse.backtest.barcolumns.parse` vouches for."""
+    columns = parse(data)
+    return None if columns is None else frame_of(columns)
 
 
-_NULL_WORDS = ("", "null", "NaN", "nan")
+def frame_of(columns: BarColumns) -> pd.DataFrame:
+    """A bars frame on ``columns``' arrays (not copied: they are checked already)."""
+    index = pd.DatetimeIndex(columns.dates.view("M8[ns]"), name="Date").tz_localize("UTC")
+    return pd.DataFrame(columns.values, index=index, copy=False)
 
 
 def _read_text(data: bytes, path: Path) -> pd.DataFrame:
@@ -385,7 +270,7 @@ def _read_text(data: bytes, path: Path) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: cannot read the file ({exc})") from None
     lines = text.splitlines()
-    found = _header(lines)
+    found = header(lines)
     header_lines = 1
     if found is not None and found[1] == 3:
         names, header_lines = found
@@ -396,7 +281,7 @@ def _read_text(data: bytes, path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: the file is empty") from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: not a valid CSV file ({exc})") from None
-    frame = frame.replace(dict.fromkeys(_NULL_WORDS, np.nan))
+    frame = frame.replace(dict.fromkeys(NULL_WORDS, np.nan))
     return validate_bars(frame, source=str(path), line_offset=header_lines + 1)
 
 
@@ -437,7 +322,7 @@ def download(ticker: str, *, period: str = "1y", interval: str = "1d") -> pd.Dat
         yf_logger.setLevel(level)
     if frame is None or frame.empty:
         raise DataError(f"{prefix}: no data returned (offline, or unknown symbol?)")
-    frame = frame[[c for c in frame.columns if c.lower() in _CANONICAL]]
+    frame = frame[[c for c in frame.columns if c.lower() in CANONICAL]]
     return validate_bars(frame, source=f"{ticker} from Yahoo Finance")
 
 

@@ -15,10 +15,10 @@ import pandas as pd
 from tradepulse import broker
 
 from .data import validate_bars
-from .engine import run_prepared
 from .errors import BacktestError
 from .indicators import MOVING_AVERAGES, sma_many
-from .stats import DURATION_STATS, STAT_NAMES, Calendar
+from .simulation import run_prepared
+from .stats import STAT_NAMES, SWEEP_METRICS, Calendar
 from .strategies import MovingAverageCrossover
 
 ProgressCallback = Callable[[int, int], None]
@@ -34,11 +34,6 @@ PARALLEL_MIN_WORK_FRESH = 250_000_000
 #: data sets then cost a few NumPy calls per statistic instead of a few per pair.
 BATCH_CELLS = 1_000_000
 
-#: Statistics a sweep can rank by (the numeric ones).
-SWEEP_METRICS = tuple(
-    name for name in STAT_NAMES if name not in DURATION_STATS and name not in ("start", "end")
-)
-
 
 class _GridRunner:
     """Runs grid points on one data set, caching each moving average it computes."""
@@ -46,12 +41,12 @@ class _GridRunner:
     def __init__(
         self, bars: pd.DataFrame, kind: str, allow_short: bool, cash: float, commission: float
     ):
-        self.bars = bars
         self.kind = kind
         self.allow_short = allow_short
         self.cash = cash
         self.commission = commission
         self.calendar = Calendar.from_index(bars.index)
+        self.open = bars["Open"].to_numpy(dtype=np.float64)
         self.close = bars["Close"].to_numpy(dtype=np.float64)
         self._averages: dict[int, np.ndarray] = {}
 
@@ -74,7 +69,7 @@ class _GridRunner:
             for st in strategies
         ]
         stats, _ = run_prepared(
-            self.bars, self.calendar, strategies, targets, self.cash, self.commission
+            self.open, self.close, self.calendar, strategies, targets, self.cash, self.commission
         )
         return [{"fast": f, "slow": s, **row} for (f, s), row in zip(pairs, stats, strict=True)]
 

@@ -5,20 +5,39 @@ percent, the maximum and average drawdowns are negative percentages, Sharpe, Sor
 annualised figures use the equity resampled to calendar days (weeks, months or years for data
 of that spacing) and a geometric mean return, trade averages cover closed trades only, and
 durations are rounded up to the resolution of the bar spacing.
+
+Plain NumPy and the standard library: times come in as UTC nanoseconds, and go out as
+``datetime`` (UTC) and ``timedelta``, so a command that only needs figures never loads pandas.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 _NS_PER_DAY = 86_400 * 10**9
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: Nanoseconds per unit, coarsest first: the resolution of a spacing is the coarsest unit that
+#: divides it (pandas' ``Timedelta.resolution_string``).
+_UNITS = (
+    ("D", _NS_PER_DAY),
+    ("h", 3_600 * 10**9),
+    ("min", 60 * 10**9),
+    ("s", 10**9),
+    ("ms", 10**6),
+    ("us", 10**3),
+    ("ns", 1),
+)
 
 #: Statistic names in display order.
 STAT_NAMES: tuple[str, ...] = (
@@ -53,7 +72,7 @@ STAT_NAMES: tuple[str, ...] = (
     "sqn",
 )
 
-#: Names whose values are ``pd.Timedelta`` (or ``None`` when undefined).
+#: Names whose values are ``timedelta`` (or ``None`` when undefined).
 DURATION_STATS = frozenset(
     {
         "duration",
@@ -62,6 +81,12 @@ DURATION_STATS = frozenset(
         "max_trade_duration",
         "avg_trade_duration",
     }
+)
+
+
+#: Statistics a sweep can rank by (the numeric ones).
+SWEEP_METRICS = tuple(
+    name for name in STAT_NAMES if name not in DURATION_STATS and name not in ("start", "end")
 )
 
 
@@ -78,10 +103,9 @@ class ClosedTrades:
 
 @dataclass(frozen=True)
 class Calendar:
-    """What the statistics need from a bar index, computed once per data set."""
+    """What the statistics need from the bars' dates, computed once per data set."""
 
-    index: pd.DatetimeIndex
-    ns: npt.NDArray[np.int64]
+    ns: npt.NDArray[np.int64]  # UTC nanoseconds, ascending
     resolution: str
     annual_periods: float
     period_rule: str  # "D", "W", "ME" or "YE"
@@ -89,13 +113,14 @@ class Calendar:
 
     @classmethod
     def from_index(cls, index: pd.DatetimeIndex) -> Calendar:
-        if index.tz is not None:
-            index = index.tz_convert("UTC")
-        ns = index.asi8
-        spacing = pd.Series(index[-100:]).diff().dropna().median()
-        if not isinstance(spacing, pd.Timedelta):
-            spacing = pd.Timedelta(0)
-        resolution = getattr(spacing, "resolution_string", None) or "s"
+        return cls.from_ns(index.as_unit("ns").asi8)
+
+    @classmethod
+    def from_ns(cls, ns: npt.NDArray[np.int64]) -> Calendar:
+        # The median spacing of the last 100 bars, in whole nanoseconds (0 for a single bar).
+        gaps = np.diff(ns[-100:])
+        spacing = int(np.median(gaps)) if len(gaps) else 0
+        resolution = next(name for name, unit in _UNITS if spacing % unit == 0)
         # Bars per calendar day (UTC) from the sorted timestamps, without a per-bar pass.
         first_day, last_day = (int(ns[0] // _NS_PER_DAY), int(ns[-1] // _NS_PER_DAY))
         day_numbers = np.arange(first_day, last_day + 1, dtype=np.int64)
@@ -103,13 +128,13 @@ class Calendar:
         per_day = np.diff(np.append(starts, len(ns)))
         weekend = (day_numbers + 3) % 7 >= 5  # 1970-01-01 was a Thursday; Monday is 0
         have_weekends = per_day[weekend].sum() / len(ns) > 2 / 7 * 0.6
-        spacing_days = spacing.days
+        spacing_days = spacing // _NS_PER_DAY
         annual = {7: 52, 31: 12, 365: 1}.get(spacing_days, 365 if have_weekends else 252)
         rule = {7: "W", 31: "ME", 365: "YE"}.get(spacing_days, "D")
         period_last = None
         if rule == "D":
             period_last = (starts + per_day - 1)[per_day > 0]
-        return cls(index, ns, resolution, float(annual), rule, period_last)
+        return cls(ns, resolution, float(annual), rule, period_last)
 
 
 def geometric_mean(returns: FloatArray) -> float:
@@ -152,14 +177,14 @@ def compute_stats_many(
     Vectorised across rows; a single backtest is the one-row case of the same code, so a sweep
     row and a lone run give identical figures.
     """
-    index = calendar.index
     ns = calendar.ns
     k, n = equity.shape
     rows = np.arange(k)
-    duration = pd.Timedelta(int(ns[-1] - ns[0]), unit="ns")
-    years = (duration.days + duration.seconds / 86400) / 365.25
+    span = int(ns[-1] - ns[0])
+    duration = _timedelta(span)
+    years = (span // _NS_PER_DAY + span % _NS_PER_DAY // 10**9 / 86400) / 365.25
     annual = calendar.annual_periods
-    unit = pd.Timedelta(1, unit=calendar.resolution).value
+    unit = dict(_UNITS)[calendar.resolution]
 
     counts = np.array([len(t.pnl) for t in trades], dtype=np.int64)
     trow = np.repeat(rows, counts)
@@ -243,10 +268,10 @@ def compute_stats_many(
         t_dur_mean = _per_row(t_dur.astype(np.float64), trow, k) / counts
     commissions = _per_row(comm, trow, k)
 
-    start, end = index[0], index[-1]
-    ceil_cache: dict[float, pd.Timedelta] = {}
+    start, end = _datetime(int(ns[0])), _datetime(int(ns[-1]))
+    ceil_cache: dict[float, timedelta] = {}
 
-    def ceil(value: float) -> pd.Timedelta:
+    def ceil(value: float) -> timedelta:
         if value not in ceil_cache:
             ceil_cache[value] = _ceil(value, unit)
         return ceil_cache[value]
@@ -343,10 +368,42 @@ def _group_max(values: npt.NDArray[Any], counts: npt.NDArray[np.int64]) -> Float
     return out
 
 
-def _ceil(value: float, unit: int) -> pd.Timedelta:
-    # pd.Timedelta(float) truncates to whole nanoseconds, then Timedelta.ceil rounds up.
+def _ceil(value: float, unit: int) -> timedelta:
+    # Truncated to whole nanoseconds, then rounded up to the unit (pandas' Timedelta.ceil).
     whole = int(value)
-    return pd.Timedelta(-(-whole // unit) * unit, unit="ns")
+    return _timedelta(-(-whole // unit) * unit)
+
+
+def _timedelta(ns: int) -> timedelta:
+    return timedelta(microseconds=ns // 1000)
+
+
+def _datetime(ns: int) -> datetime:
+    return _EPOCH + _timedelta(ns)
+
+
+def stats_json(stats: dict[str, Any]) -> dict[str, Any]:
+    """The statistics as JSON-safe values, keyed by exactly :data:`STAT_NAMES`."""
+    return {key: json_safe(stats[key]) for key in STAT_NAMES}
+
+
+def json_safe(value: Any) -> Any:
+    """A JSON-safe copy of one statistic value (see ``BacktestResult.to_json_dict``):
+    timestamps as ISO 8601 strings, durations in seconds, NaN, NaT and infinities as None."""
+    if value is None or value != value:  # NaN and NaT are not equal to themselves
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value
 
 
 def _period_returns(calendar: Calendar, equity: FloatArray) -> FloatArray:
@@ -354,7 +411,12 @@ def _period_returns(calendar: Calendar, equity: FloatArray) -> FloatArray:
     if calendar.period_last is not None:
         closes = equity[:, calendar.period_last]
     else:
-        frame = pd.DataFrame(equity.T, index=calendar.index).resample(calendar.period_rule).last()
+        # Weekly and coarser bars are few; pandas' calendar rules (weeks ending Sunday, month
+        # and year ends) are worth its import there.
+        import pandas as pd
+
+        index = pd.DatetimeIndex(calendar.ns.view("M8[ns]")).tz_localize("UTC")
+        frame = pd.DataFrame(equity.T, index=index).resample(calendar.period_rule).last()
         closes = frame.dropna(how="all").to_numpy().T
     with np.errstate(divide="ignore", invalid="ignore"):
         return closes[:, 1:] / closes[:, :-1] - 1.0

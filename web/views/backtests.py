@@ -14,9 +14,8 @@ from algo.models import BacktestRun
 from algo.selectors import backtest_queryset
 from algo.services import backtest_create
 from algo.sweeps import backtest_sweep, sweep_bars_path
-from tradepulse.backtest.grid import SWEEP_METRICS
 from tradepulse.backtest.indicators import MOVING_AVERAGES
-from tradepulse.backtest.stats import DURATION_STATS, STAT_NAMES
+from tradepulse.backtest.stats import DURATION_STATS, STAT_NAMES, SWEEP_METRICS
 from web.views.common import form_data
 
 STRATEGY_FIELDS = ("fast", "slow", "kind", "allow_short", "cash", "commission")

@@ -7,7 +7,7 @@ from algo.api.inputs import BacktestInput, first_error
 from algo.errors import FieldError, MarketDataUnavailable
 from algo.management.commands._common import resolve_user
 from algo.services import backtest_create
-from tradepulse.backtest.engine import STAT_NAMES
+from tradepulse.backtest.stats import STAT_NAMES
 
 
 class Command(BaseCommand):

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,33 @@ def test_ticker_offline_is_a_clear_error():
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("error: could not download AAPL from Yahoo Finance: ")
+
+
+def test_a_backtest_of_a_csv_file_runs_without_loading_pandas(csv_file):
+    # Loading pandas takes longer than reading and backtesting a million bars; the command
+    # needs only the file's columns and the figures.
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tradepulse.backtest", "--csv", str(csv_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "on 800 bars" in proc.stdout
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+    assert "pyarrow.csv" in loaded
+    assert not any(name.split(".")[0] == "pandas" for name in loaded)
+
+
+@pytest.mark.parametrize(
+    "seconds", [0, 1, 59.5, 60, 3_600, 86_399, 86_400, 90_061.25, 40 * 86_400 + 7, 0.000001]
+)
+def test_durations_are_printed_as_pandas_prints_them(seconds):
+    import pandas as pd
+
+    from tradepulse.backtest.cli import _display
+
+    value = timedelta(seconds=seconds)
+    assert _display("duration", value) == str(pd.Timedelta(value))
+    assert _display("duration", pd.Timedelta(value)) == str(pd.Timedelta(value))

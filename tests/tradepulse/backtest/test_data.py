@@ -7,6 +7,7 @@ import pytest
 
 from tradepulse.backtest import (
     DataError,
+    barcolumns,
     bars_from_ticks,
     download,
     from_dataframe,
@@ -221,7 +222,7 @@ def test_download_of_nothing_is_a_data_error(monkeypatch):
     ],
 )
 def test_bad_numbers_are_found_past_the_first_checked_slice(monkeypatch, column, value, message):
-    monkeypatch.setattr(data_module, "_CHECK_CHUNK", 16)
+    monkeypatch.setattr(barcolumns, "_CHECK_CHUNK", 16)
     frame = synthetic_bars(200, seed=3)
     frame.iloc[150, frame.columns.get_loc(column)] = value
     with pytest.raises(DataError, match=f"row 151 .*{message}"):

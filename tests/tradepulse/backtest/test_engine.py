@@ -1,5 +1,6 @@
 import json
 import math
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,8 @@ from tradepulse.backtest import (
     backtest,
     synthetic_bars,
 )
-from tradepulse.backtest import engine as engine_module
+from tradepulse.backtest import simulation as simulation_module
+from tradepulse.backtest.stats import Calendar
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +129,30 @@ def test_entries_the_cash_cannot_pay_for_are_skipped(bars):
 def test_equity_built_in_slices_equals_the_whole_curve_at_once(bars, monkeypatch):
     strategy = MovingAverageCrossover(5, 20, allow_short=True)
     whole = backtest(bars, strategy, commission=0.001)
-    monkeypatch.setattr(engine_module, "_EQUITY_CHUNK", 37)
+    monkeypatch.setattr(simulation_module, "_EQUITY_CHUNK", 37)
     sliced = backtest(bars, strategy, commission=0.001)
     assert len(whole.trades) > 5
     assert np.array_equal(sliced.equity.to_numpy(), whole.equity.to_numpy())
     assert sliced.stats == whole.stats
+
+
+@pytest.mark.parametrize(
+    "spacing",
+    ["1ns", "1us", "1ms", "1500ms", "1s", "90s", "1min", "15min", "1h", "1D", "7D", "31D", "365D"],
+)
+def test_the_calendar_reads_bar_spacing_as_pandas_does(spacing):
+    # Durations are rounded up to the resolution of the spacing, and the spacing picks the
+    # period of the Sharpe ratio; both come from plain nanoseconds, as pandas would read them.
+    index = pd.date_range("2021-01-04", periods=150, freq=spacing, tz="UTC")
+    calendar = Calendar.from_ns(index.as_unit("ns").asi8)
+    step = pd.Timedelta(spacing)
+    assert calendar.resolution == step.resolution_string
+    assert calendar.period_rule == {7: "W", 31: "ME", 365: "YE"}.get(step.days, "D")
+
+
+def test_statistics_are_plain_datetimes_and_timedeltas(bars):
+    stats = backtest(bars, MovingAverageCrossover(5, 20)).stats
+    assert stats["start"] == bars.index[0] and type(stats["start"]) is datetime
+    assert stats["end"] == bars.index[-1]
+    assert stats["duration"] == bars.index[-1] - bars.index[0]
+    assert type(stats["max_trade_duration"]) is timedelta
