@@ -55,6 +55,9 @@ class FixedWindowMixin:
         return count <= self.num_requests
 
     def _count(self, window_key: str) -> int:
+        count_in_window = getattr(self.cache, "count_in_window", None)
+        if count_in_window is not None:  # the Redis cache (config/cache.py): one round trip
+            return count_in_window(window_key, self.duration + 1)
         if self.cache.add(window_key, 1, self.duration + 1):
             return 1
         try:

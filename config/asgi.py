@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
-HTTP requests run Django's WSGI handler on a pool of ``HTTP_THREADS`` threads (a2wsgi), the
-whole request (signals, middleware, view, response) in one hand-off from the event loop.
+HTTP requests run Django's WSGI handler on a pool of ``HTTP_THREADS`` threads
+(config/wsgi_threads.py), the whole request (signals, middleware, view, response) in one
+hand-off from the event loop.
 Django's own ASGI handler runs each sync middleware through ``sync_to_async`` and starts a
 thread per request; served under wrk that cost more CPU than the views themselves
 (BENCHMARKS.md, "The ledger over real HTTP"). Every view and middleware of TradePulse's HTTP
@@ -12,11 +13,12 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-django_http_app = WSGIMiddleware(get_wsgi_application(), workers=settings.HTTP_THREADS)
+from config.wsgi_threads import WSGIThreads  # noqa: E402
+
+django_http_app = WSGIThreads(get_wsgi_application(), threads=settings.HTTP_THREADS)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -5,6 +5,9 @@ opens a connection pool of its own, so every request paid a new TCP connection t
 connections for 225 POSTs, measured with ``INFO stats``). These clients share one pool per
 server address and options for the life of the process; redis-py's pool is thread safe and
 starts afresh in a forked child.
+
+``count_in_window`` serves the rate limits (api/throttling.py) in one round trip: Django's
+``add`` then ``incr`` took three (SET NX, EXISTS, INCR) on every request.
 """
 
 from __future__ import annotations
@@ -37,3 +40,14 @@ class SharedPoolRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = SharedPoolRedisCacheClient
+
+    def count_in_window(self, key: str, seconds: int) -> int:
+        """Add one to the counter ``key`` and return its value; a counter this call creates
+        expires after ``seconds``. One round trip: INCR, then EXPIRE NX, which sets the expiry
+        only on a counter that has none (Redis 7.0 or later)."""
+        key = self.make_and_validate_key(key)
+        pipe = self._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, seconds, nx=True)
+        count, _ = pipe.execute()
+        return int(count)

@@ -6,7 +6,8 @@ connection, never one of the threads that run Django; the limits stop the readin
 Once the body is read, the connection is watched for the client's leaving (config/disconnect.py). A declared ``Content-Length`` above the
 path's limit is answered 413 at once, without reading the body. A body without one (chunked)
 is read as it arrives and refused with a 413 as soon as it passes the limit; the rest is never
-read (the connection is closed). One within the limit is handed to Django with its length.
+read (the connection is closed). One within the limit is handed to Django with its length,
+as a file in the scope (``config.wsgi_threads.BODY_KEY``).
 
 The limits per path are ``settings.REQUEST_BODY_LIMITS`` (longest matching prefix), and
 ``MAX_REQUEST_BYTES`` for every other path.
@@ -23,6 +24,7 @@ import threading
 from django.conf import settings
 
 from config import disconnect
+from config.wsgi_threads import BODY_KEY
 
 
 def body_limit(path: str) -> int:
@@ -96,17 +98,15 @@ class RequestBodyLimit:
             # From here on the connection is only listened to for the client's leaving.
             gone = threading.Event()
             watcher = asyncio.create_task(disconnect.watch(receive, gone))
-
-            async def replay_receive():
-                data = body.read(_REPLAY_CHUNK)
-                return {"type": "http.request", "body": data, "more_body": body.tell() < received}
-
             try:
-                await self.app({**scope, disconnect.SCOPE_KEY: gone}, replay_receive, send)
+                await self.app(
+                    {**scope, BODY_KEY: body, disconnect.SCOPE_KEY: gone}, _no_receive, send
+                )
             finally:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
 
 
-_REPLAY_CHUNK = 1 << 20
+async def _no_receive():
+    raise RuntimeError("the request body is in the scope (config.wsgi_threads.BODY_KEY)")

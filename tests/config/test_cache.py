@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import redis
 
 from config.cache import SharedPoolRedisCache
@@ -25,3 +27,22 @@ def test_cache_objects_of_many_requests_share_one_connection(private_redis):
     after = _connections_received(private_redis.url)
     # One for the cache's pool, one for the INFO call that reads the count.
     assert after - before <= 2
+
+
+def test_a_window_counter_counts_in_one_round_trip_and_expires(private_redis):
+    cache = SharedPoolRedisCache(private_redis.url, {"OPTIONS": {"socket_timeout": 2.0}})
+    client = redis.Redis.from_url(private_redis.url)
+    try:
+        cache.count_in_window("throttle:user:8:1", 61)  # the pool's connection is open
+        before = int(client.info("stats")["total_commands_processed"])
+        assert [cache.count_in_window("throttle:user:7:1", 61) for _ in range(3)] == [1, 2, 3]
+        # INCR and EXPIRE per call, sent together (and the INFO call that reads the count).
+        assert int(client.info("stats")["total_commands_processed"]) - before == 3 * 2 + 1
+        key = cache.make_and_validate_key("throttle:user:7:1")
+        assert 59 <= client.ttl(key) <= 61  # set by the first call, not pushed back by later
+        client.expire(key, 1)
+        time.sleep(1.2)
+        assert cache.count_in_window("throttle:user:7:1", 61) == 1  # a fresh window
+        assert 59 <= client.ttl(key) <= 61
+    finally:
+        client.close()

@@ -1,0 +1,85 @@
+"""Django's WSGI handler on a pool of threads, one hand-off per request.
+
+The event loop reads the request body (config/request_limits.py), then hands the whole request
+to a thread: signals, middleware, view and response. A response held in memory (Django's
+``HttpResponse``, every API and page response) comes back to the loop in one piece, with its
+status and headers, and is sent from there: one hand-off each way. A streamed response (CSV
+downloads, static files) is iterated on its thread, which keeps its database cursor, and each
+chunk waits until the loop has sent it, so a slow client slows the producer instead of
+filling memory.
+
+a2wsgi's bridge, used before, handed over every ``start_response``, body chunk and read of
+the body as a coroutine of its own: five or more round trips between a thread and the loop
+per request, about a quarter of the served process's CPU under wrk (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from a2wsgi.wsgi import build_environ
+
+#: The scope key under which RequestBodyLimit leaves the request body (a file positioned at 0).
+BODY_KEY = "tradepulse.body"
+
+
+class WSGIThreads:
+    """ASGI application running a WSGI application on ``threads`` threads (HTTP only)."""
+
+    def __init__(self, app, threads: int):
+        self.app = app
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
+
+    async def __call__(self, scope, receive, send) -> None:
+        environ = build_environ(scope, scope[BODY_KEY])
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        status, headers, body = await loop.run_in_executor(
+            self.executor, context.run, self._respond, environ, loop, send
+        )
+        if body is not None:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+    def _respond(self, environ, loop, send) -> tuple[int, list, bytes | None]:
+        """Run the application (on a pool thread). A body held in memory is returned to be
+        sent by the loop; a streamed one is sent from here, and None returned for it."""
+        started: list[Any] = []
+
+        def start_response(status, response_headers, exc_info=None):
+            # Nothing is sent before the application returns, so a later call (with the
+            # exc_info of an error) simply replaces the status and headers.
+            started[:] = [
+                int(status.split(" ", 1)[0]),
+                [
+                    (k.strip().lower().encode("latin1"), v.encode("latin1"))
+                    for k, v in response_headers
+                ],
+            ]
+            return _no_write
+
+        iterable = self.app(environ, start_response)
+        try:
+            if not getattr(iterable, "streaming", True):
+                return started[0], started[1], b"".join(iterable)
+
+            def deliver(message) -> None:
+                asyncio.run_coroutine_threadsafe(send(message), loop).result()
+
+            deliver({"type": "http.response.start", "status": started[0], "headers": started[1]})
+            for chunk in iterable:
+                if chunk:
+                    deliver({"type": "http.response.body", "body": chunk, "more_body": True})
+            deliver({"type": "http.response.body", "body": b""})
+            return started[0], started[1], None
+        finally:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()  # request_finished: this thread's database connections go back
+
+
+def _no_write(data: bytes) -> None:
+    raise NotImplementedError("write() of start_response is not supported; return an iterable")

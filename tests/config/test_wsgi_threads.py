@@ -1,0 +1,107 @@
+"""Django's WSGI handler behind the event loop: whole bodies in one piece, streamed bodies on
+the thread that produces them."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+
+from config.wsgi_threads import BODY_KEY, WSGIThreads
+
+
+def _scope(body: bytes = b"") -> dict:
+    return {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST" if body else "GET",
+        "path": "/x/",
+        "query_string": b"a=1",
+        "headers": [(b"content-length", str(len(body)).encode())] if body else [],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+        BODY_KEY: io.BytesIO(body),
+    }
+
+
+def _serve(app, scope) -> list[dict]:
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def main():
+        await WSGIThreads(app, threads=2)(scope, None, send)
+
+    asyncio.run(main())
+    return sent
+
+
+class _Body:
+    """A WSGI body that records the thread of each step."""
+
+    def __init__(self, chunks, streaming):
+        self.chunks = chunks
+        self.streaming = streaming
+        self.threads: list[str] = []
+        self.closed = False
+
+    def __iter__(self):
+        for chunk in self.chunks:
+            self.threads.append(threading.current_thread().name)
+            yield chunk
+
+    def close(self):
+        self.threads.append(threading.current_thread().name)
+        self.closed = True
+
+
+def test_a_response_in_memory_is_sent_whole_with_the_application_s_status_and_headers():
+    seen = {}
+
+    def app(environ, start_response):
+        seen["body"] = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        seen["query"] = environ["QUERY_STRING"]
+        start_response("201 Created", [("Content-Type", "application/json")])
+        return _Body([b'{"id": ', b"1}"], streaming=False)
+
+    sent = _serve(app, _scope(b'{"ticker": "AAPL"}'))
+    assert seen == {"body": b'{"ticker": "AAPL"}', "query": "a=1"}
+    assert sent == [
+        {
+            "type": "http.response.start",
+            "status": 201,
+            "headers": [(b"content-type", b"application/json")],
+        },
+        {"type": "http.response.body", "body": b'{"id": 1}'},
+    ]
+
+
+def test_a_second_start_response_with_an_error_replaces_the_first():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/csv")])
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain")], (1, 2, 3))
+        return _Body([b"failed"], streaming=False)
+
+    sent = _serve(app, _scope())
+    assert sent[0]["status"] == 500 and sent[0]["headers"] == [(b"content-type", b"text/plain")]
+
+
+def test_a_streamed_body_is_produced_and_closed_on_one_thread_chunk_by_chunk():
+    body = _Body([b"a,b\n", b"", b"1,2\n", b"3,4\n"], streaming=True)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/csv")])
+        return body
+
+    sent = _serve(app, _scope())
+    assert sent[0] == {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"content-type", b"text/csv")],
+    }
+    assert [m.get("body") for m in sent[1:]] == [b"a,b\n", b"1,2\n", b"3,4\n", b""]
+    assert [m.get("more_body", False) for m in sent[1:]] == [True, True, True, False]
+    # A database cursor behind the chunks belongs to the thread that opened it.
+    assert body.closed and len(set(body.threads)) == 1
+    assert body.threads[0] != threading.main_thread().name
