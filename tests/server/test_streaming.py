@@ -93,3 +93,27 @@ def test_a_download_whose_client_goes_away_is_not_produced_to_the_end(served_tra
     assert app.log().count(stopped) == before + 1
     status, _, _ = app.request("GET", "/healthz")
     assert status == 200
+
+
+def test_clients_that_do_not_read_their_downloads_do_not_stop_other_requests(served_trades):
+    # A thread sending a download waits for its client to read; other requests still get
+    # threads of their own (HTTP_THREADS, 20 by default) and the event loop is never blocked.
+    app, token = served_trades
+    stalled = []
+    try:
+        for _ in range(8):
+            sock = get_raw(app.port, "/api/trades/?format=csv", token)
+            head, _ = read_head(sock)
+            assert head.startswith(b"HTTP/1.1 200")
+            stalled.append(sock)
+        time.sleep(1.0)  # each download fills its socket's buffers and waits for its client
+        started = time.monotonic()
+        headers = {"Authorization": f"Token {token}"}
+        status, _, body = app.request("GET", "/api/trades/?ticker=AAPL", None, headers, timeout=20)
+        assert status == 200 and b'"results"' in body
+        status, _, _ = app.request("GET", "/healthz", timeout=20)
+        assert status == 200
+        assert time.monotonic() - started < 10
+    finally:
+        for sock in stalled:
+            sock.close()
