@@ -157,6 +157,10 @@ def _print_sweep(table: pd.DataFrame, metric: str, top: int, out) -> None:
         print(f"... {len(table) - top} more of {len(table)} (use --top)", file=out)
 
 
+def _strategy(args: argparse.Namespace) -> MovingAverageCrossover:
+    return MovingAverageCrossover(args.fast, args.slow, args.kind, args.allow_short)
+
+
 def _print_result(
     stats: dict[str, Any], strategy: MovingAverageCrossover, bars: int, as_json: bool, out
 ) -> None:
@@ -173,12 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = sys.stdout
     try:
-        strategy = MovingAverageCrossover(args.fast, args.slow, args.kind, args.allow_short)
         if args.csv and not (args.sweep or args.plot):
             # Figures only: the file's checked columns are enough, and pandas is not loaded.
             # A file the fast reader cannot vouch for goes the long way, which names its fault.
             columns = barcolumns.parse(barcolumns.read_file(args.csv))
             if columns is not None:
+                strategy = _strategy(args)
                 values = columns.values
                 stats, _ = run_strategy(
                     columns.dates,
@@ -237,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         from .engine import backtest
 
+        strategy = _strategy(args)
         result = backtest(bars, strategy, cash=args.cash, commission=args.commission)
         if args.plot:
             from .plots import plot_backtest

@@ -186,3 +186,17 @@ def test_durations_are_printed_as_pandas_prints_them(seconds):
     value = timedelta(seconds=seconds)
     assert _display("duration", value) == str(pd.Timedelta(value))
     assert _display("duration", pd.Timedelta(value)) == str(pd.Timedelta(value))
+
+
+def test_a_sweep_ignores_the_single_run_windows(csv_file):
+    proc = run("--csv", str(csv_file), "--sweep", "5:10:5", "20:30:10", "--fast", "50")
+    assert proc.returncode == 0, proc.stderr
+    assert "sharpe_ratio" in proc.stdout.splitlines()[0]
+
+
+def test_a_bad_file_is_reported_before_bad_windows(tmp_path):
+    path = tmp_path / "bars.csv"
+    path.write_text("Date,Open,High,Low,Close\n2024-01-02,1,2,x,1.5\n")
+    proc = run("--csv", str(path), "--fast", "30", "--slow", "10")
+    assert proc.returncode == 2
+    assert "Low is not a number" in proc.stderr
