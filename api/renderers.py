@@ -6,8 +6,10 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
+from django.http import StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
 
+from config.disconnect import client_gone
 from ledger.representation import FIELDS, TEXT_FIELDS
 from tradepulse.csvcells import escape_cell
 
@@ -72,3 +74,14 @@ def stream_csv(
         close = getattr(source, "close", None)
         if close is not None:
             close()
+
+
+def csv_download(request, rows: Iterable, represent: Callable[[object], dict]):
+    """``trades.csv`` as an attachment, streamed by :func:`stream_csv`, which stops once the
+    client of ``request`` has gone."""
+    response = StreamingHttpResponse(
+        stream_csv(rows, represent, stop=lambda: client_gone(request)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="trades.csv"'
+    return response

@@ -3,11 +3,13 @@
 Every body is read here whole (past ``FILE_UPLOAD_MAX_MEMORY_SIZE`` into a temporary file)
 before any view, middleware or permission runs, so a client that trickles its body holds a
 connection, never one of the threads that run Django; the limits stop the reading early.
-Once the body is read, the connection is watched for the client's leaving (config/disconnect.py). A declared ``Content-Length`` above the
-path's limit is answered 413 at once, without reading the body. A body without one (chunked)
-is read as it arrives and refused with a 413 as soon as it passes the limit; the rest is never
-read (the connection is closed). One within the limit is handed to Django with its length,
-as a file in the scope (``config.wsgi_threads.BODY_KEY``).
+Once the body is read, the connection is watched for the client's leaving
+(config/disconnect.py).
+
+A declared ``Content-Length`` above the path's limit is answered 413 at once, without reading
+the body. A body without one (chunked) is read as it arrives and refused with a 413 as soon as
+it passes the limit; the rest is never read (the connection is closed). One within the limit
+is handed to Django with its length, as a file in the scope (``config.wsgi_threads.BODY_KEY``).
 
 The limits per path are ``settings.REQUEST_BODY_LIMITS`` (longest matching prefix), and
 ``MAX_REQUEST_BYTES`` for every other path.

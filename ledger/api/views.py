@@ -5,7 +5,6 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
@@ -18,8 +17,7 @@ from rest_framework.response import Response
 
 from api.errors import DomainError
 from api.pagination import KeysetPagination
-from api.renderers import CSVRenderer, stream_csv
-from config.disconnect import client_gone
+from api.renderers import CSVRenderer, csv_download
 from ledger import idempotency
 from ledger.api.filters import TradeFilter
 from ledger.api.serializers import BulkResultSerializer, TradeSerializer
@@ -117,12 +115,7 @@ class TradeViewSet(viewsets.GenericViewSet):
         if not filters.is_valid():
             raise translate_validation(filters.errors)
         if request.accepted_renderer.format == "csv":
-            response = StreamingHttpResponse(
-                stream_csv(trade_rows(filters.qs), trade_row, stop=partial(client_gone, request)),
-                content_type="text/csv; charset=utf-8",
-            )
-            response["Content-Disposition"] = 'attachment; filename="trades.csv"'
-            return response
+            return csv_download(request, trade_rows(filters.qs), trade_row)
         if connection.vendor == "postgresql":
             fetch = partial(trade_page, owner=request.user, lookups=filters.lookups())
             rows = self.paginator.paginate(fetch, request)

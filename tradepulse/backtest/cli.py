@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import barcolumns
@@ -105,11 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace) -> pd.DataFrame:
-    from .data import download, load_csv, synthetic_bars
+def _load(args: argparse.Namespace, data: bytes | None = None) -> pd.DataFrame:
+    """The bars of ``args``; ``data``: the ``--csv`` file's bytes when they have been read."""
+    from .data import download, load_csv, read_csv_text, synthetic_bars
 
     if args.csv:
-        return load_csv(args.csv)
+        return load_csv(args.csv) if data is None else read_csv_text(data, Path(args.csv))
     if args.synthetic:
         return synthetic_bars(args.synthetic, seed=args.seed, freq=args.freq)
     return download(args.ticker, period=args.period, interval=args.interval)
@@ -177,10 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = sys.stdout
     try:
+        data = None
         if args.csv and not (args.sweep or args.plot):
             # Figures only: the file's checked columns are enough, and pandas is not loaded.
-            # A file the fast reader cannot vouch for goes the long way, which names its fault.
-            columns = barcolumns.parse(barcolumns.read_file(args.csv))
+            # Bytes the fast reader cannot vouch for are read as text, which names their fault.
+            data = barcolumns.read_file(args.csv)
+            columns = barcolumns.parse(data)
             if columns is not None:
                 strategy = _strategy(args)
                 values = columns.values
@@ -194,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 _print_result(stats, strategy, len(columns), args.json, out)
                 return 0
-        bars = _load(args)
+        bars = _load(args, data)
         if args.sweep:
             from .grid import sweep
 

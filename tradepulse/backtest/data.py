@@ -244,10 +244,11 @@ def load_csv(path: str | Path, *, adjusted: bool = False) -> pd.DataFrame:
     operations. A file that does not pass is read again cell by cell as text, which names the
     first bad cell, its row and its line (:class:`DataError`).
     """
+    path = Path(path)
     data = read_file(path)
-    bars = _read_columns(data, Path(path))
+    bars = _read_columns(data, path)
     if bars is None:
-        bars = _read_text(data, Path(path))
+        bars = read_csv_text(data, path)
     return adjust_prices(bars) if adjusted else bars
 
 
@@ -263,7 +264,7 @@ def frame_of(columns: BarColumns) -> pd.DataFrame:
     return pd.DataFrame(columns.values, index=index, copy=False)
 
 
-def _read_text(data: bytes, path: Path) -> pd.DataFrame:
+def read_csv_text(data: bytes, path: Path) -> pd.DataFrame:
     """Read every cell as text and check it (:func:`validate_bars`), naming the first problem."""
     try:
         text = data.decode("utf-8-sig")

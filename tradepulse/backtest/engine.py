@@ -1,22 +1,8 @@
 """The backtest engine: a strategy on a bars frame, and its results as pandas objects.
 
-Execution follows backtesting.py 0.6's defaults (``Backtest(data, strategy)`` with
-``trade_on_close=False, hedging=False, exclusive_orders=False, finalize_trades=False``):
-
-* A strategy decides after a bar's close; the order fills at the next bar's open. A decision on
-  the last bar never fills. Decisions start on bar ``strategy.warmup + 1``.
-* Entries size to all available equity in whole units, the commission counted inside the unit
-  cost: ``units = floor(cash * (1 - eps) / (price * (1 + commission)))``; with too little cash
-  for one unit the entry is skipped.
-* The commission is a fraction of traded value, charged on entry and on exit.
-* Equity is marked at each bar's close. If it reaches zero or below (a short can lose more than
-  the account), the position is closed at that close and the account stops trading.
-* A position still open at the end is valued at the last close in the equity, but is not a
-  closed trade: it counts in no trade statistic, nor in exposure or commissions.
-
-Settings, sizing, commission and the minimum bar count are :mod:`tradepulse.broker`'s rules,
-shared with the paper trader. Signals and equity are vectorised; only the list of position
-changes is walked in Python.
+:func:`backtest` validates the bars, runs :func:`~tradepulse.backtest.simulation.run_strategy`
+(whose module states the execution rules, after backtesting.py 0.6's defaults) and wraps the
+outcome in a :class:`BacktestResult`: trades as a DataFrame, equity as a Series.
 """
 
 from __future__ import annotations
@@ -32,21 +18,9 @@ import pandas as pd
 from tradepulse import broker
 
 from .data import validate_bars
-from .simulation import Simulation, run_prepared, run_strategy, simulate, simulate_many
-from .stats import STAT_NAMES, json_safe, stats_json
+from .simulation import run_strategy
+from .stats import json_safe, stats_json
 from .strategies import Strategy
-
-__all__ = [
-    "STAT_NAMES",
-    "TRADE_COLUMNS",
-    "BacktestResult",
-    "Simulation",
-    "backtest",
-    "json_safe",
-    "run_prepared",
-    "simulate",
-    "simulate_many",
-]
 
 TRADE_COLUMNS = (
     "entry_bar",
@@ -101,7 +75,7 @@ class BacktestResult:
         """The statistics as JSON-safe values.
 
         Timestamps become ISO 8601 strings, durations become seconds (float), NaN and
-        infinities become ``None``. Keys are exactly :data:`STAT_NAMES`.
+        infinities become ``None``. Keys are exactly :data:`~tradepulse.backtest.stats.STAT_NAMES`.
         """
         return stats_json(self.stats)
 

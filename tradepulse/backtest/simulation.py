@@ -36,7 +36,8 @@ from .strategies import Strategy
 
 @dataclass
 class Simulation:
-    """Raw outcome of :func:`simulate`: the closed trades, equity and any open position."""
+    """Raw outcome of :func:`simulate_many` for one target series: the closed trades, equity
+    and any open position."""
 
     trades: ClosedTrades
     size: npt.NDArray[np.int64]
@@ -368,19 +369,6 @@ def simulate_many(
         )
         sims.append(Simulation(trades, t_size, t_entry_px, t_exit_px, equity[i], open_trade))
     return sims, equity
-
-
-def simulate(
-    open_: npt.NDArray[np.float64],
-    close: npt.NDArray[np.float64],
-    target: npt.NDArray[np.int8],
-    first_decision_bar: int,
-    cash: float,
-    commission: float,
-) -> Simulation:
-    """:func:`simulate_many` for a single target series."""
-    sims, _ = simulate_many(open_, close, [target], [first_decision_bar], cash, commission)
-    return sims[0]
 
 
 def run_prepared(

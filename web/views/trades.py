@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import io
-from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from api.renderers import stream_csv
-from config.disconnect import client_gone
+from api.renderers import csv_download
 from ledger.api.filters import TradeFilter
 from ledger.csv_import import TradeImportError, trades_import_csv
 from ledger.models import Trade
@@ -141,9 +139,4 @@ def trade_export(request):
     if not filters.is_valid():
         context = _list_context(request)
         return render(request, "web/trades.html", context, status=400)
-    response = StreamingHttpResponse(
-        stream_csv(trade_rows(filters.qs), trade_row, stop=partial(client_gone, request)),
-        content_type="text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = 'attachment; filename="trades.csv"'
-    return response
+    return csv_download(request, trade_rows(filters.qs), trade_row)

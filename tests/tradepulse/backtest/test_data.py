@@ -259,7 +259,7 @@ def test_column_reader_and_text_reader_load_the_same_bars(tmp_path, text):
     path = tmp_path / "bars.csv"
     path.write_bytes(text.encode())
     raw = path.read_bytes()
-    by_text = data_module._read_text(raw, path)
+    by_text = data_module.read_csv_text(raw, path)
     pd.testing.assert_frame_equal(load_csv(path), by_text, check_exact=True)
     columns = data_module._read_columns(raw, path)
     if columns is not None:
@@ -273,4 +273,4 @@ def test_a_large_file_is_read_as_columns(tmp_path):
     raw = path.read_bytes()
     columns = data_module._read_columns(raw, path)
     assert columns is not None
-    pd.testing.assert_frame_equal(columns, data_module._read_text(raw, path), check_exact=True)
+    pd.testing.assert_frame_equal(columns, data_module.read_csv_text(raw, path), check_exact=True)
