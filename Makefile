@@ -33,8 +33,12 @@ migrate: install
 # read; the application's own limit, LIVE_WS_MAX_MESSAGE_BYTES (4096), must stay below it.
 # The Procfile's web line says the same.
 WS_MAX_SIZE = 65536
+# No access log line per request by default, as gunicorn: /metrics counts and times every
+# request by view and status, and the line cost 8 % of a list request's CPU (BENCHMARKS.md).
+# `make run ACCESS_LOG=--access-log` logs each request.
+ACCESS_LOG ?= --no-access-log
 UVICORN_FLAGS = --loop uvloop --http httptools --ws websockets-sansio --no-proxy-headers \
-	--ws-max-size $(WS_MAX_SIZE)
+	--ws-max-size $(WS_MAX_SIZE) $(ACCESS_LOG)
 # Metrics of every process land here (prometheus-client multiprocess mode); emptied at start.
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/metrics/$(PORT)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 from hmac import compare_digest
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -22,20 +23,42 @@ from rest_framework import authentication, exceptions
 
 
 class _Query:
+    """The statement of :func:`user_for_key` and the ORM's converters of its user columns,
+    made once (the database's vendor does not change in a process)."""
+
     sql: str | None = None
+    converters: list[tuple[int, list, Any]] = []
 
     @classmethod
     def get(cls) -> str:
+        """The user's columns, in the order of its concrete fields, then the token's digest."""
         if cls.sql is None:
+            quote = connection.ops.quote_name
             user = get_user_model()._meta
             token = get_token_model()._meta
-            column = token.get_field("user").column
+            columns = ", ".join(f"u.{quote(field.column)}" for field in user.concrete_fields)
+            converters = []
+            for index, field in enumerate(user.concrete_fields):
+                col = field.get_col(user.db_table)
+                found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+                if found:
+                    converters.append((index, found, col))
+            cls.converters = converters
             cls.sql = (
-                f'SELECT u.*, t."digest" AS "token_digest" FROM "{user.db_table}" u '
-                f'JOIN "{token.db_table}" t ON t."{column}" = u."{user.pk.column}" '
+                f'SELECT {columns}, t."digest" FROM {quote(user.db_table)} u '
+                f"JOIN {quote(token.db_table)} t "
+                f"ON t.{quote(token.get_field('user').column)} = u.{quote(user.pk.column)} "
                 f'WHERE t."token_key" = %s AND (t."expiry" IS NULL OR t."expiry" > %s)'
             )
         return cls.sql
+
+    @classmethod
+    def user(cls, values: list):
+        """The user of a row's values, as the ORM builds a fetched one."""
+        for index, converters, col in cls.converters:
+            for convert in converters:
+                values[index] = convert(values[index], col, connection)
+        return get_user_model().from_db(connection.alias, None, values)
 
 
 def user_for_key(key: str):
@@ -44,7 +67,8 @@ def user_for_key(key: str):
 
     One SQL statement: the rows whose key prefix matches and that have not expired, with their
     user; the key's digest is then compared in constant time. Expired tokens simply stop
-    matching (``manage.py revoke_api_tokens --expired`` deletes them).
+    matching (``manage.py revoke_api_tokens --expired`` deletes them). The statement is plain
+    SQL on a cursor, not a ``RawQuerySet``: it runs on every API request.
     """
     if not key or len(key) > 256:
         return None
@@ -53,13 +77,14 @@ def user_for_key(key: str):
     except (TypeError, ValueError, binascii.Error):
         return None
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows = get_user_model().objects.raw(_Query.get(), [key[: CONSTANTS.TOKEN_KEY_LENGTH], now])
-    for user in rows:
-        if compare_digest(digest, user.token_digest):
-            token = get_token_model()(
-                digest=user.token_digest, token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH], user=user
-            )
-            return user, token
+    prefix = key[: CONSTANTS.TOKEN_KEY_LENGTH]
+    with connection.cursor() as cursor:
+        cursor.execute(_Query.get(), [prefix, now])
+        rows = cursor.fetchall()
+    for *values, token_digest in rows:
+        if compare_digest(digest, token_digest):
+            user = _Query.user(values)
+            return user, get_token_model()(digest=token_digest, token_key=prefix, user=user)
     return None
 
 

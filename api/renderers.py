@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 
 from django.http import StreamingHttpResponse
+from rest_framework import renderers
 from rest_framework.renderers import BaseRenderer
 
 from config.disconnect import client_gone
@@ -14,6 +16,56 @@ from ledger.representation import FIELDS, TEXT_FIELDS
 from tradepulse.csvcells import escape_cell
 
 logger = logging.getLogger(__name__)
+
+
+class JSONRows(Sequence):
+    """Objects already written as compact JSON text (by the database), kept as text.
+
+    :class:`JSONRenderer` puts the text into the response as it is. Read as a sequence, or
+    through ``tolist()`` (DRF's JSON encoder, for the browsable API's indented rendering),
+    it gives the parsed objects."""
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self._parsed: list | None = None
+
+    def _objects(self) -> list:
+        if self._parsed is None:
+            self._parsed = [json.loads(text) for text in self.texts]
+        return self._parsed
+
+    def tolist(self) -> list:
+        return self._objects()
+
+    def __getitem__(self, index):
+        return self._objects()[index]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    """DRF's JSON renderer; a :class:`JSONRows` value of a response object is spliced in as
+    its text when the output is compact (the API's own, not the browsable API's)."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if not isinstance(data, dict) or self.get_indent(
+            accepted_media_type, renderer_context or {}
+        ):
+            return super().render(data, accepted_media_type, renderer_context)
+        spliced = {key: value for key, value in data.items() if isinstance(value, JSONRows)}
+        if not spliced:
+            return super().render(data, accepted_media_type, renderer_context)
+        rest = {key: value for key, value in data.items() if key not in spliced}
+        parts = [super().render(rest, accepted_media_type, renderer_context)[1:-1]] if rest else []
+        for key, rows in spliced.items():
+            parts.append(
+                super().render(key, accepted_media_type, renderer_context)
+                + b":["
+                + ",".join(rows.texts).encode()
+                + b"]"
+            )
+        return b"{" + b",".join(parts) + b"}"
 
 
 def _cells(item) -> list:

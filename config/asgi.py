@@ -18,7 +18,11 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from config.wsgi_threads import WSGIThreads  # noqa: E402
 
-django_http_app = WSGIThreads(get_wsgi_application(), threads=settings.HTTP_THREADS)
+django_http_app = WSGIThreads(
+    get_wsgi_application(),
+    threads=settings.HTTP_THREADS,
+    concurrency=settings.HTTP_CONCURRENCY,
+)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

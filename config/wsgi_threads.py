@@ -27,24 +27,54 @@ BODY_KEY = "tradepulse.body"
 
 
 class WSGIThreads:
-    """ASGI application running a WSGI application on ``threads`` threads (HTTP only)."""
+    """ASGI application running a WSGI application on ``threads`` threads (HTTP only).
 
-    def __init__(self, app, threads: int):
+    At most ``concurrency`` requests start running at once; the others wait on the event loop,
+    in arrival order, without taking a thread. Requests that run together share one
+    interpreter lock: with 16 busy threads each request's time was spread over the whole
+    burst, and the loop itself waited for the lock to send responses; admitting a few at a
+    time finishes each sooner (BENCHMARKS.md, "The ledger over real HTTP"). A request gives
+    its place up when it starts streaming (a download waits for its client) or after
+    ``hold`` seconds (one waiting for the database, a Lambda or a lock), so slow requests never
+    queue the rest behind them for longer than that; the threads still bound the total.
+    """
+
+    def __init__(self, app, threads: int, concurrency: int | None = None, hold: float = 0.05):
         self.app = app
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
+        self.concurrency = min(concurrency or threads, threads)
+        self.hold = hold
+        self._places: asyncio.Semaphore | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         environ = build_environ(scope, scope[BODY_KEY])
         loop = asyncio.get_running_loop()
+        if self._places is None:
+            self._places = asyncio.Semaphore(self.concurrency)
+        places = self._places
+        await places.acquire()
+        held = True
+
+        def give_up_place() -> None:  # on the loop, once
+            nonlocal held
+            if held:
+                held = False
+                places.release()
+
+        timer = loop.call_later(self.hold, give_up_place)
         context = contextvars.copy_context()
-        status, headers, body = await loop.run_in_executor(
-            self.executor, context.run, self._respond, environ, loop, send
-        )
+        try:
+            status, headers, body = await loop.run_in_executor(
+                self.executor, context.run, self._respond, environ, loop, send, give_up_place
+            )
+        finally:
+            timer.cancel()
+            give_up_place()
         if body is not None:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
 
-    def _respond(self, environ, loop, send) -> tuple[int, list, bytes | None]:
+    def _respond(self, environ, loop, send, give_up_place) -> tuple[int, list, bytes | None]:
         """Run the application (on a pool thread). A body held in memory is returned to be
         sent by the loop; a streamed one is sent from here, and None returned for it."""
         started: list[Any] = []
@@ -65,6 +95,8 @@ class WSGIThreads:
         try:
             if not getattr(iterable, "streaming", True):
                 return started[0], started[1], b"".join(iterable)
+
+            loop.call_soon_threadsafe(give_up_place)
 
             def deliver(message) -> None:
                 asyncio.run_coroutine_threadsafe(send(message), loop).result()

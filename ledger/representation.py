@@ -11,7 +11,7 @@ not parsed into ``datetime`` and ``Decimal`` objects only to be formatted back i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connections
 from django.db.models import Func, QuerySet, TextField
@@ -75,24 +75,45 @@ def wire_values(queryset: QuerySet) -> QuerySet:
     return queryset.values(*plain, **texts)
 
 
+def _wire_columns(column_of: Callable[[str], str]) -> list[tuple[str, str]]:
+    """``(sql, key)`` for each field, in order: the column, or its wire text (PostgreSQL)."""
+    columns = []
+    for name in FIELDS:
+        column = column_of(name)
+        if name in DECIMAL_FIELDS:
+            columns.append((decimal_text_sql(column), name + TEXT_SUFFIX))
+        elif name in TIMESTAMP_FIELDS:
+            columns.append((timestamp_text_sql(column), name + TEXT_SUFFIX))
+        else:
+            columns.append((column, name))
+    return columns
+
+
 def wire_select_sql(column_of: Callable[[str], str]) -> tuple[str, tuple[str, ...]]:
     """The select list of :func:`wire_values` as SQL for PostgreSQL, and the row keys it gives.
 
     ``column_of`` gives the quoted column of a field name.
     """
-    columns, keys = [], []
-    for name in FIELDS:
-        column = column_of(name)
-        if name in DECIMAL_FIELDS:
-            columns.append(decimal_text_sql(column))
-            keys.append(name + TEXT_SUFFIX)
-        elif name in TIMESTAMP_FIELDS:
-            columns.append(timestamp_text_sql(column))
-            keys.append(name + TEXT_SUFFIX)
-        else:
-            columns.append(column)
-            keys.append(name)
-    return ", ".join(columns), tuple(keys)
+    columns = _wire_columns(column_of)
+    return ", ".join(sql for sql, _ in columns), tuple(key for _, key in columns)
+
+
+def wire_json_sql(column_of: Callable[[str], str], quote: Callable[[str], str]) -> str:
+    """A select list naming each field after itself, its value in wire form: the row that
+    PostgreSQL's ``row_to_json`` writes as :func:`trade_row` represents it, compact, the
+    fields in order. ``quote`` quotes a name."""
+    return ", ".join(
+        f"{sql} AS {quote(name)}"
+        for name, (sql, _) in zip(FIELDS, _wire_columns(column_of), strict=True)
+    )
+
+
+class JSONRow(NamedTuple):
+    """A trade as its JSON text (written by the database), and its position in a list."""
+
+    json: str
+    timestamp: str  # wire text: ``format_timestamp``'s
+    id: int
 
 
 _FORMATTERS: tuple[tuple[str, Callable[[Any], Any] | None], ...] = tuple(

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from api.errors import DomainError
 from api.pagination import KeysetPagination
-from api.renderers import CSVRenderer, csv_download
+from api.renderers import CSVRenderer, JSONRows, csv_download
 from ledger import idempotency
 from ledger.api.filters import TradeFilter
 from ledger.api.serializers import BulkResultSerializer, TradeSerializer
@@ -111,16 +111,20 @@ class TradeViewSet(viewsets.GenericViewSet):
         responses={200: TradeSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR},
     )
     def list(self, request):
-        filters = TradeFilter(request.query_params, queryset=self.get_queryset(), request=request)
+        # The filters are checked first; the owner's queryset is built only by the paths that
+        # query through the ORM (the PostgreSQL page is one precomposed statement).
+        filters = TradeFilter(request.query_params, request=request)
         if not filters.is_valid():
             raise translate_validation(filters.errors)
         if request.accepted_renderer.format == "csv":
-            return csv_download(request, trade_rows(filters.qs), trade_row)
+            rows = trade_rows(filters.filter_queryset(self.get_queryset()))
+            return csv_download(request, rows, trade_row)
         if connection.vendor == "postgresql":
             fetch = partial(trade_page, owner=request.user, lookups=filters.lookups())
             rows = self.paginator.paginate(fetch, request)
-        else:
-            rows = self.paginator.paginate_queryset(wire_values(filters.qs), request, self)
+            return self.paginator.get_paginated_response(JSONRows([r.json for r in rows]))
+        queryset = wire_values(filters.filter_queryset(self.get_queryset()))
+        rows = self.paginator.paginate_queryset(queryset, request, self)
         return self.paginator.get_paginated_response([trade_row(r) for r in rows])
 
     @extend_schema(

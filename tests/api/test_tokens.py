@@ -128,6 +128,24 @@ def test_token_check_is_one_query(api, django_assert_num_queries):
     assert user == api.user and token.digest == AuthToken.objects.get().digest
 
 
+def test_the_token_check_gives_the_user_as_the_orm_loads_it(api):
+    from django.contrib.auth import get_user_model
+
+    from api.authentication import user_for_key
+
+    User = get_user_model()
+    User.objects.filter(pk=api.user.pk).update(
+        last_login=timezone.now() - timedelta(days=2), first_name="Ada", is_staff=True
+    )
+    user, token = user_for_key(api.token)
+    stored = User.objects.get(pk=api.user.pk)
+    fields = [field.attname for field in User._meta.concrete_fields]
+    assert [getattr(user, name) for name in fields] == [getattr(stored, name) for name in fields]
+    assert user.last_login.tzinfo is not None
+    assert not user._state.adding and user._state.db == stored._state.db
+    assert token.user is user
+
+
 @pytest.mark.django_db(transaction=True)
 def test_migrating_drops_the_old_clear_text_tokens():
     call_command("migrate", "api", "zero", verbosity=0)

@@ -105,3 +105,86 @@ def test_a_streamed_body_is_produced_and_closed_on_one_thread_chunk_by_chunk():
     # A database cursor behind the chunks belongs to the thread that opened it.
     assert body.closed and len(set(body.threads)) == 1
     assert body.threads[0] != threading.main_thread().name
+
+
+def _gated_app(gates: dict[str, threading.Event], started: list[str]):
+    """An application whose request for path P waits for ``gates[P]`` (if any) before it
+    answers; a path under /stream/ answers with a streamed body that waits after its first
+    chunk instead."""
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        started.append(path)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        gate = gates.get(path)
+        if path.startswith("/stream/"):
+
+            def chunks():
+                yield b"first"
+                gate.wait(10)
+                yield b"rest"
+
+            return _Body(chunks(), streaming=True)
+        if gate is not None:
+            gate.wait(10)
+        return _Body([path.encode()], streaming=False)
+
+    return app
+
+
+def _two_requests(app, first: str, second: str, *, hold: float, release) -> dict:
+    """``first``, then ``second`` while ``first`` runs, on a server admitting one request at a
+    time; ``release()`` lets ``first`` finish once ``second`` has answered or 1 s has passed."""
+    answered: dict[str, float] = {}
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server = WSGIThreads(app, threads=4, concurrency=1, hold=hold)
+
+        async def request(path):
+            sent = []
+
+            async def send(message):
+                sent.append(message)
+
+            await server({**_scope(), "path": path}, None, send)
+            answered[path] = loop.time()
+
+        one = asyncio.create_task(request(first))
+        await asyncio.sleep(0.05)
+        two = asyncio.create_task(request(second))
+        done, _ = await asyncio.wait({two}, timeout=1.0)
+        answered["second answered while the first ran"] = bool(done)
+        release()
+        await asyncio.gather(one, two)
+
+    asyncio.run(main())
+    return answered
+
+
+def test_requests_past_the_concurrency_wait_for_a_place_in_arrival_order():
+    gates = {"/slow/": threading.Event()}
+    started: list[str] = []
+    app = _gated_app(gates, started)
+    answered = _two_requests(app, "/slow/", "/fast/", hold=30.0, release=gates["/slow/"].set)
+    assert answered["second answered while the first ran"] is False
+    assert started == ["/slow/", "/fast/"]
+    assert answered["/slow/"] <= answered["/fast/"]
+
+
+def test_a_slow_request_gives_its_place_up_after_the_hold_time():
+    gates = {"/slow/": threading.Event()}
+    started: list[str] = []
+    app = _gated_app(gates, started)
+    answered = _two_requests(app, "/slow/", "/fast/", hold=0.05, release=gates["/slow/"].set)
+    assert answered["second answered while the first ran"] is True
+    assert answered["/fast/"] < answered["/slow/"]
+
+
+def test_a_streamed_response_gives_its_place_up_while_its_client_reads():
+    gates = {"/stream/": threading.Event()}
+    started: list[str] = []
+    app = _gated_app(gates, started)
+    answered = _two_requests(app, "/stream/", "/fast/", hold=30.0, release=gates["/stream/"].set)
+    assert answered["second answered while the first ran"] is True
+    assert answered["/fast/"] < answered["/stream/"]

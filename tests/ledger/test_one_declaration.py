@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from django.db import connection
+from rest_framework import renderers
 
 from ledger.api.serializers import TradeSerializer
 from ledger.models import Trade
@@ -75,8 +77,22 @@ def test_the_page_query_renders_what_the_serializer_renders(api):
         row["id"]: dict(row) for row in TradeSerializer(Trade.objects.all(), many=True).data
     }
     rows = trade_page(owner=api.user, lookups={}, after=None, reverse=False, limit=10)
-    assert {row["id"]: trade_row(row) for row in rows} == declared
+    assert {row.id: json.loads(row.json) for row in rows} == declared
     assert connection.vendor == "postgresql"
+
+    # The page the API sends is, byte for byte, what DRF's own JSON renderer makes of the
+    # serializer's output (the database writes the rows; api.renderers splices them in).
+    newest_first = Trade.objects.order_by("-timestamp", "-id")
+    expected = renderers.JSONRenderer().render(
+        {"next": None, "previous": None, "results": TradeSerializer(newest_first, many=True).data}
+    )
+    response = api.get("/api/trades/")
+    assert response["Content-Type"] == "application/json"
+    assert response.content == expected
+    assert response.data["results"][0]["price"] == "0.1"
+    browsable = api.get("/api/trades/", HTTP_ACCEPT="text/html")
+    assert browsable.status_code == 200
+    assert "&quot;price&quot;: &quot;0.1&quot;" in browsable.content.decode()
 
 
 def test_the_export_columns_are_the_analysis_header_on_trade_fields():

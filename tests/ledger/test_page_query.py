@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -45,10 +46,10 @@ def _page(owner, params, via_sql):
     paginator = KeysetPagination()
     if via_sql:
         fetch = partial(trade_page, owner=owner, lookups=filters.lookups())
-        rows = paginator.paginate(fetch, request)
+        rows = [json.loads(r.json) for r in paginator.paginate(fetch, request)]
     else:
-        rows = paginator.paginate_queryset(wire_values(filters.qs), request)
-    return [trade_row(r) for r in rows], paginator._next, paginator._prev
+        rows = [trade_row(r) for r in paginator.paginate_queryset(wire_values(filters.qs), request)]
+    return rows, paginator._next, paginator._prev
 
 
 def test_page_query_matches_the_orm_for_every_filter_and_direction(user, other_user):
