@@ -17,7 +17,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from ledger.representation import TEXT_SUFFIX, JSONRow
+from ledger.representation import TEXT_SUFFIX
 from tradepulse.timeutil import parse_datetime_utc
 
 
@@ -115,10 +115,10 @@ class KeysetPagination(BasePagination):
 
     def position(self, row) -> tuple[datetime | str, int]:
         """``(timestamp, id)`` of a row: a model instance ordered by ``timestamp_field``, or a
-        dict of ``ledger.representation.wire_values`` (which may hold the wire text), or a
-        ``JSONRow``."""
-        if isinstance(row, JSONRow):
-            return row.timestamp, row.id
+        dict of ``ledger.representation.wire_values`` (which may hold the wire text), or the
+        JSON text of such a row (the wire form)."""
+        if isinstance(row, str):
+            row = json.loads(row)
         if isinstance(row, dict):
             name = "timestamp"
             return (row[name] if name in row else row[name + TEXT_SUFFIX]), row["id"]

@@ -11,7 +11,7 @@ not parsed into ``datetime`` and ``Decimal`` objects only to be formatted back i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.db import connections
 from django.db.models import Func, QuerySet, TextField
@@ -106,14 +106,6 @@ def wire_json_sql(column_of: Callable[[str], str], quote: Callable[[str], str]) 
         f"{sql} AS {quote(name)}"
         for name, (sql, _) in zip(FIELDS, _wire_columns(column_of), strict=True)
     )
-
-
-class JSONRow(NamedTuple):
-    """A trade as its JSON text (written by the database), and its position in a list."""
-
-    json: str
-    timestamp: str  # wire text: ``format_timestamp``'s
-    id: int
 
 
 _FORMATTERS: tuple[tuple[str, Callable[[Any], Any] | None], ...] = tuple(

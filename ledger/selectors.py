@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Field, Model, QuerySet
 
 from ledger.models import Trade
-from ledger.representation import JSONRow, wire_json_sql, wire_values
+from ledger.representation import wire_json_sql, wire_values
 
 
 def trade_queryset(*, owner) -> QuerySet[Trade]:
@@ -40,8 +40,8 @@ def trade_page(
     after: tuple[datetime, int] | None,
     reverse: bool,
     limit: int,
-) -> list[JSONRow]:
-    """Up to ``limit`` of ``owner``'s trades matching ``lookups``, as their JSON text.
+) -> list[str]:
+    """Up to ``limit`` of ``owner``'s trades matching ``lookups``, each as its JSON text.
 
     Newest first, or oldest first when ``reverse``; strictly past the ``(timestamp, id)``
     position ``after``. PostgreSQL only: one precomposed statement, a range scan of the
@@ -61,13 +61,13 @@ def trade_page(
         params.extend(after)
     order = "ASC" if reverse else "DESC"
     sql = (
-        f'SELECT row_to_json(w)::text, w."timestamp", w."id" FROM {_table()} t '
+        f"SELECT row_to_json(w)::text FROM {_table()} t "
         f"CROSS JOIN LATERAL (SELECT {_wire_json()}) w WHERE {' AND '.join(where)} "
         f'ORDER BY t."timestamp" {order}, t."id" {order} LIMIT %s'
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit])
-        return [JSONRow(*row) for row in cursor.fetchall()]
+        return [row[0] for row in cursor.fetchall()]
 
 
 def db_column(model: type[Model], name: str) -> str:

@@ -122,7 +122,7 @@ class TradeViewSet(viewsets.GenericViewSet):
         if connection.vendor == "postgresql":
             fetch = partial(trade_page, owner=request.user, lookups=filters.lookups())
             rows = self.paginator.paginate(fetch, request)
-            return self.paginator.get_paginated_response(JSONRows([r.json for r in rows]))
+            return self.paginator.get_paginated_response(JSONRows(rows))
         queryset = wire_values(filters.filter_queryset(self.get_queryset()))
         rows = self.paginator.paginate_queryset(queryset, request, self)
         return self.paginator.get_paginated_response([trade_row(r) for r in rows])

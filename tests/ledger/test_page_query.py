@@ -46,7 +46,7 @@ def _page(owner, params, via_sql):
     paginator = KeysetPagination()
     if via_sql:
         fetch = partial(trade_page, owner=owner, lookups=filters.lookups())
-        rows = [json.loads(r.json) for r in paginator.paginate(fetch, request)]
+        rows = [json.loads(r) for r in paginator.paginate(fetch, request)]
     else:
         rows = [trade_row(r) for r in paginator.paginate_queryset(wire_values(filters.qs), request)]
     return rows, paginator._next, paginator._prev
