@@ -22,6 +22,8 @@ from typing import Any
 
 from a2wsgi.wsgi import build_environ
 
+from config import disconnect
+
 #: The scope key under which RequestBodyLimit leaves the request body (a file positioned at 0).
 BODY_KEY = "tradepulse.body"
 
@@ -45,14 +47,20 @@ class WSGIThreads:
         self.concurrency = min(concurrency or threads, threads)
         self.hold = hold
         self._places: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         environ = build_environ(scope, scope[BODY_KEY])
         loop = asyncio.get_running_loop()
-        if self._places is None:
-            self._places = asyncio.Semaphore(self.concurrency)
+        if self._loop is not loop:  # one server loop per process; tests start several
+            self._places, self._loop = asyncio.Semaphore(self.concurrency), loop
         places = self._places
+        assert places is not None
         await places.acquire()
+        gone = scope.get(disconnect.SCOPE_KEY)
+        if gone is not None and gone.is_set():
+            places.release()  # its client left while it waited: nobody to answer
+            return
         held = True
 
         def give_up_place() -> None:  # on the loop, once

@@ -188,3 +188,34 @@ def test_a_streamed_response_gives_its_place_up_while_its_client_reads():
     answered = _two_requests(app, "/stream/", "/fast/", hold=30.0, release=gates["/stream/"].set)
     assert answered["second answered while the first ran"] is True
     assert answered["/fast/"] < answered["/stream/"]
+
+
+def test_a_request_whose_client_left_while_it_waited_is_not_run():
+    from config import disconnect
+
+    gate = threading.Event()
+    started: list[str] = []
+    app = _gated_app({"/slow/": gate}, started)
+    sent: dict[str, list] = {"/slow/": [], "/left/": []}
+
+    async def main():
+        server = WSGIThreads(app, threads=4, concurrency=1, hold=30.0)
+
+        async def request(path, gone):
+            async def send(message):
+                sent[path].append(message)
+
+            await server({**_scope(), "path": path, disconnect.SCOPE_KEY: gone}, None, send)
+
+        left = threading.Event()
+        one = asyncio.create_task(request("/slow/", threading.Event()))
+        await asyncio.sleep(0.05)
+        two = asyncio.create_task(request("/left/", left))
+        await asyncio.sleep(0.05)
+        left.set()  # the client disconnects while its request waits for a place
+        gate.set()
+        await asyncio.gather(one, two)
+
+    asyncio.run(main())
+    assert started == ["/slow/"]
+    assert sent["/left/"] == [] and sent["/slow/"][0]["status"] == 200
