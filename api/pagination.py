@@ -10,12 +10,12 @@ import base64
 import binascii
 import json
 from datetime import datetime
+from urllib import parse
 
 from django.db import connections
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
 from ledger.representation import TEXT_SUFFIX
 from tradepulse.timeutil import parse_datetime_utc
@@ -95,6 +95,7 @@ class KeysetPagination(BasePagination):
         pair, or None for the first page): newest first, or oldest first when ``reverse``.
         """
         self.request = request
+        self._url: tuple | None = None
         size = self._page_size(request)
         token = request.query_params.get(self.cursor_query_param)
         cursor = self.decode(token) if token else None
@@ -125,10 +126,22 @@ class KeysetPagination(BasePagination):
         return getattr(row, self.timestamp_field), row.pk
 
     def _link(self, token: str | None) -> str | None:
+        """The request's URL with ``cursor=token`` (as DRF's ``replace_query_param`` writes
+        it); the URL is split once per page, for both links."""
         if token is None:
             return None
-        url = self.request.build_absolute_uri()
-        return replace_query_param(url, self.cursor_query_param, token)
+        if self._url is None:
+            scheme, netloc, path, query, fragment = parse.urlsplit(
+                self.request.build_absolute_uri()
+            )
+            params = parse.parse_qs(query, keep_blank_values=True)
+            params.pop(self.cursor_query_param, None)
+            self._url = (scheme, netloc, path, params, fragment)
+        scheme, netloc, path, params, fragment = self._url
+        query = parse.urlencode(
+            sorted({**params, self.cursor_query_param: [token]}.items()), doseq=True
+        )
+        return parse.urlunsplit((scheme, netloc, path, query, fragment))
 
     def get_paginated_response(self, data):
         return Response(
