@@ -155,10 +155,11 @@ DATABASES = {"default": _database()}
 # that finds every connection taken waits DB_POOL_TIMEOUT and is answered 503 (database),
 # and requests that need no connection are still served.
 HTTP_THREADS = env.int("HTTP_THREADS", default=20)
-# Requests that start running at once in a web process; the others wait their turn on the
-# event loop. A request gives its place up after 50 ms or when it starts streaming, so a slow
-# one (a download, a Lambda call, a database wait) never holds the rest for longer.
-HTTP_CONCURRENCY = env.int("HTTP_CONCURRENCY", default=4)
+# Requests that start running at once in a web process (2: one runs Python while the other
+# waits for the database); the others wait their turn on the event loop. A request gives its
+# place up after 50 ms or when it starts streaming, so a slow one (a download, a Lambda call,
+# a database wait) never holds the rest for longer. bench/results/http-concurrency.md.
+HTTP_CONCURRENCY = env.int("HTTP_CONCURRENCY", default=2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -1,0 +1,102 @@
+"""One setting, several values: ``make run``'s server (or ``make run-scaled``) started once per
+value on one scratch table, measured by wrk in turn, round after round, so that every value
+sees the same machine.
+
+    .venv/bin/python bench/http_ab.py HTTP_CONCURRENCY=20 HTTP_CONCURRENCY=4
+    .venv/bin/python bench/http_ab.py --kind post --scaled HTTP_CONCURRENCY=20 HTTP_CONCURRENCY=4
+
+Each argument is one server's extra environment (``NAME=VALUE``, several joined by ``,``;
+``-`` for none). Prints every run, then the medians per server. 50,000 trades (the
+bench user's, as bench/http.py makes them), wrk 16 connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.http_ledger import one_process, scaled  # noqa: E402
+from bench.served import (  # noqa: E402
+    base_env,
+    fmt_wrk,
+    get_script,
+    list_paths,
+    loadavg,
+    post_script,
+    prepare_ledger,
+    private_redis,
+    scratch_database,
+    setup_django,
+    stop_cleanly_on_signals,
+    wrk,
+)
+
+
+def _environment(text: str) -> dict[str, str]:
+    if text == "-":
+        return {}
+    return dict(item.split("=", 1) for item in text.split(","))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("servers", nargs="+", help="NAME=VALUE[,NAME=VALUE...] or - per server")
+    parser.add_argument("--kind", choices=["list", "post"], default="list")
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--scaled", action="store_true", help="make run-scaled's processes")
+    args = parser.parse_args()
+    stop_cleanly_on_signals()
+    logdir = Path(tempfile.mkdtemp(prefix="bench-http-ab-"))
+    print(f"load average at the start: {loadavg()}")
+    with ExitStack() as stack:
+        db_url = stack.enter_context(scratch_database("bench_http_ab"))
+        setup_django(db_url)
+        data = prepare_ledger(50_000)
+        ours, _ = list_paths(data["user_id"], 50_000, 100)
+        token = data["token"]
+        script = get_script(token, ours) if args.kind == "list" else post_script(token)
+        servers = {}
+        for index, text in enumerate(args.servers):
+            folder = logdir / str(index)
+            (folder / "metrics").mkdir(parents=True)
+            extra = _environment(text)
+            if args.scaled:
+                redis = stack.enter_context(private_redis())
+                env = base_env(DATABASE_URL=db_url, REDIS_URL=redis.url, **extra)
+                servers[text] = stack.enter_context(scaled(env, 2, folder))
+            else:
+                env = base_env(
+                    DATABASE_URL=db_url, PROMETHEUS_MULTIPROC_DIR=str(folder / "metrics"), **extra
+                )
+                servers[text] = stack.enter_context(one_process(env, folder))
+        for server in servers.values():
+            wrk(server.port, script, 2)  # warm-up
+        runs: dict[str, list[dict]] = {name: [] for name in servers}
+        for _ in range(args.rounds):
+            for name, server in servers.items():
+                run = wrk(server.port, script, args.seconds, cpu_pid=server.pid)
+                runs[name].append(run)
+                print(f"{name}: {fmt_wrk(run)}; load {loadavg()}", flush=True)
+    print()
+    print("| Server environment | req/s | p50 ms | p99 ms | server CPU ms per request |")
+    print("|---|---:|---:|---:|---:|")
+    for name, found in runs.items():
+        cpu = [r["cpu_ms_per_request"] for r in found if r.get("cpu_ms_per_request")]
+        print(
+            f"| {name} | {statistics.median(r['rps'] for r in found):,.0f} "
+            f"| {statistics.median(r['p50'] for r in found):.1f} "
+            f"| {statistics.median(r['p99'] for r in found):.1f} "
+            f"| {statistics.median(cpu) if cpu else float('nan'):.2f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
