@@ -1,11 +1,13 @@
 """Django's WSGI handler behind the event loop: whole bodies in one piece, streamed bodies on
-the thread that produces them."""
+the thread that produces them, and a few requests admitted to run at once."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import threading
+
+import pytest
 
 from config.wsgi_threads import BODY_KEY, WSGIThreads
 
@@ -162,32 +164,25 @@ def _two_requests(app, first: str, second: str, *, hold: float, release) -> dict
     return answered
 
 
-def test_requests_past_the_concurrency_wait_for_a_place_in_arrival_order():
-    gates = {"/slow/": threading.Event()}
+@pytest.mark.parametrize(
+    ("first", "hold", "second_goes_first"),
+    [
+        ("/slow/", 30.0, False),  # past the concurrency: waits for a place, in arrival order
+        ("/slow/", 0.05, True),  # a slow request gives its place up after the hold time
+        ("/stream/", 30.0, True),  # a streamed response gives it up while its client reads
+    ],
+    ids=["waits-in-order", "slow-gives-place-up", "stream-gives-place-up"],
+)
+def test_one_place_a_slow_request_gives_up_after_the_hold_time_or_when_it_streams(
+    first, hold, second_goes_first
+):
+    gate = threading.Event()
     started: list[str] = []
-    app = _gated_app(gates, started)
-    answered = _two_requests(app, "/slow/", "/fast/", hold=30.0, release=gates["/slow/"].set)
-    assert answered["second answered while the first ran"] is False
-    assert started == ["/slow/", "/fast/"]
-    assert answered["/slow/"] <= answered["/fast/"]
-
-
-def test_a_slow_request_gives_its_place_up_after_the_hold_time():
-    gates = {"/slow/": threading.Event()}
-    started: list[str] = []
-    app = _gated_app(gates, started)
-    answered = _two_requests(app, "/slow/", "/fast/", hold=0.05, release=gates["/slow/"].set)
-    assert answered["second answered while the first ran"] is True
-    assert answered["/fast/"] < answered["/slow/"]
-
-
-def test_a_streamed_response_gives_its_place_up_while_its_client_reads():
-    gates = {"/stream/": threading.Event()}
-    started: list[str] = []
-    app = _gated_app(gates, started)
-    answered = _two_requests(app, "/stream/", "/fast/", hold=30.0, release=gates["/stream/"].set)
-    assert answered["second answered while the first ran"] is True
-    assert answered["/fast/"] < answered["/stream/"]
+    app = _gated_app({first: gate}, started)
+    answered = _two_requests(app, first, "/fast/", hold=hold, release=gate.set)
+    assert answered["second answered while the first ran"] is second_goes_first
+    assert started == [first, "/fast/"]
+    assert (answered["/fast/"] < answered[first]) is second_goes_first
 
 
 def test_a_request_whose_client_left_while_it_waited_is_not_run():
