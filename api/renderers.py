@@ -37,6 +37,11 @@ class JSONRows(Sequence):
     def tolist(self) -> list:
         return self._objects()
 
+    def __eq__(self, other) -> bool:
+        return self._objects() == (list(other) if isinstance(other, JSONRows) else other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a list
+
     def __getitem__(self, index):
         return self._objects()[index]
 
@@ -45,27 +50,35 @@ class JSONRows(Sequence):
 
 
 class JSONRenderer(renderers.JSONRenderer):
-    """DRF's JSON renderer; a :class:`JSONRows` value of a response object is spliced in as
-    its text when the output is compact (the API's own, not the browsable API's)."""
+    """DRF's JSON renderer. A :class:`JSONRows` value of a response object's last key is
+    spliced in as its text, when DRF's own output would be compact and unescaped UTF-8 (the
+    API's, not the browsable API's): the same bytes as rendering the objects."""
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        if not isinstance(data, dict) or self.get_indent(
-            accepted_media_type, renderer_context or {}
+        if (
+            not isinstance(data, dict)
+            or not data
+            or not self.compact
+            or self.ensure_ascii
+            or self.get_indent(accepted_media_type, renderer_context or {})
         ):
             return super().render(data, accepted_media_type, renderer_context)
-        spliced = {key: value for key, value in data.items() if isinstance(value, JSONRows)}
-        if not spliced:
+        *_, (key, rows) = data.items()
+        if not isinstance(rows, JSONRows) or not isinstance(key, str):
             return super().render(data, accepted_media_type, renderer_context)
-        rest = {key: value for key, value in data.items() if key not in spliced}
-        parts = [super().render(rest, accepted_media_type, renderer_context)[1:-1]] if rest else []
-        for key, rows in spliced.items():
-            parts.append(
-                super().render(key, accepted_media_type, renderer_context)
-                + b":["
-                + ",".join(rows.texts).encode()
-                + b"]"
-            )
-        return b"{" + b",".join(parts) + b"}"
+        rest = dict(data)
+        del rest[key]
+        head = super().render(rest, accepted_media_type, renderer_context)[:-1]
+        # As DRF escapes them (JSON allows them raw, JavaScript did not).
+        text = ",".join(rows.texts).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        return (
+            head
+            + (b"," if rest else b"")
+            + super().render(key, accepted_media_type, renderer_context)
+            + b":["
+            + text.encode()
+            + b"]}"
+        )
 
 
 def _cells(item) -> list:

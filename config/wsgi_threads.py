@@ -52,10 +52,10 @@ class WSGIThreads:
     async def __call__(self, scope, receive, send) -> None:
         environ = build_environ(scope, scope[BODY_KEY])
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # one server loop per process; tests start several
-            self._places, self._loop = asyncio.Semaphore(self.concurrency), loop
         places = self._places
-        assert places is not None
+        if places is None or self._loop is not loop:  # one loop per server; tests run several
+            places = asyncio.Semaphore(self.concurrency)
+            self._places, self._loop = places, loop
         await places.acquire()
         gone = scope.get(disconnect.SCOPE_KEY)
         if gone is not None and gone.is_set():
@@ -73,18 +73,24 @@ class WSGIThreads:
         context = contextvars.copy_context()
         try:
             status, headers, body = await loop.run_in_executor(
-                self.executor, context.run, self._respond, environ, loop, send, give_up_place
+                self.executor, context.run, self._respond, environ, loop, send, give_up_place, gone
             )
         finally:
             timer.cancel()
             give_up_place()
-        if body is not None:
+        if status is not None and body is not None:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
 
-    def _respond(self, environ, loop, send, give_up_place) -> tuple[int, list, bytes | None]:
+    def _respond(
+        self, environ, loop, send, give_up_place, gone
+    ) -> tuple[int | None, list, bytes | None]:
         """Run the application (on a pool thread). A body held in memory is returned to be
-        sent by the loop; a streamed one is sent from here, and None returned for it."""
+        sent by the loop; a streamed one is sent from here, and None returned for it. A
+        request whose client has left (while it waited for a thread) is not run: status None.
+        """
+        if gone is not None and gone.is_set():
+            return None, [], None
         started: list[Any] = []
 
         def start_response(status, response_headers, exc_info=None):

@@ -111,8 +111,8 @@ class TradeViewSet(viewsets.GenericViewSet):
         responses={200: TradeSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR},
     )
     def list(self, request):
-        # The filters are checked first; the owner's queryset is built only by the paths that
-        # query through the ORM (the PostgreSQL page is one precomposed statement).
+        # The filters are checked first; the owner's trades are filtered through the ORM only
+        # by the paths that query through it (the PostgreSQL page is one precomposed statement).
         filters = TradeFilter(request.query_params, request=request)
         if not filters.is_valid():
             raise translate_validation(filters.errors)

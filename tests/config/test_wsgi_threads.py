@@ -185,7 +185,14 @@ def test_one_place_a_slow_request_gives_up_after_the_hold_time_or_when_it_stream
     assert (answered["/fast/"] < answered[first]) is second_goes_first
 
 
-def test_a_request_whose_client_left_while_it_waited_is_not_run():
+@pytest.mark.parametrize(
+    ("threads", "hold"),
+    [(4, 30.0), (1, 0.01)],
+    # With one thread and a short hold, the slow request gives its place up but keeps the
+    # thread: the next one is admitted and waits for the thread instead.
+    ids=["waiting-for-a-place", "waiting-for-a-thread"],
+)
+def test_a_request_whose_client_left_while_it_waited_is_not_run(threads, hold):
     from config import disconnect
 
     gate = threading.Event()
@@ -194,7 +201,7 @@ def test_a_request_whose_client_left_while_it_waited_is_not_run():
     sent: dict[str, list] = {"/slow/": [], "/left/": []}
 
     async def main():
-        server = WSGIThreads(app, threads=4, concurrency=1, hold=30.0)
+        server = WSGIThreads(app, threads=threads, concurrency=1, hold=hold)
 
         async def request(path, gone):
             async def send(message):
@@ -207,10 +214,37 @@ def test_a_request_whose_client_left_while_it_waited_is_not_run():
         await asyncio.sleep(0.05)
         two = asyncio.create_task(request("/left/", left))
         await asyncio.sleep(0.05)
-        left.set()  # the client disconnects while its request waits for a place
+        left.set()  # the client disconnects while its request waits
         gate.set()
         await asyncio.gather(one, two)
 
     asyncio.run(main())
     assert started == ["/slow/"]
     assert sent["/left/"] == [] and sent["/slow/"][0]["status"] == 200
+
+
+def test_a_request_that_fails_gives_its_place_to_the_next():
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/fails/":
+            raise RuntimeError("the view failed")
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return _Body([b"ok"], streaming=False)
+
+    async def main():
+        server = WSGIThreads(app, threads=2, concurrency=1, hold=30.0)
+        sent: list[dict] = []
+
+        async def send(message):
+            sent.append(message)
+
+        try:
+            await server({**_scope(), "path": "/fails/"}, None, send)
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("the application's error was not raised")
+        await asyncio.wait_for(server({**_scope(), "path": "/next/"}, None, send), 5)
+        return sent
+
+    sent = asyncio.run(main())
+    assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [200]
