@@ -9,6 +9,7 @@ digest. A token expires ``API_TOKEN_TTL_DAYS`` after it is made (0: never) and i
 from __future__ import annotations
 
 import binascii
+from functools import cache
 from hmac import compare_digest
 from typing import Any
 
@@ -22,43 +23,28 @@ from knox.settings import CONSTANTS
 from rest_framework import authentication, exceptions
 
 
-class _Query:
-    """The statement of :func:`user_for_key` and the ORM's converters of its user columns,
-    made once (the database's vendor does not change in a process)."""
-
-    sql: str | None = None
-    converters: list[tuple[int, list, Any]] = []
-
-    @classmethod
-    def get(cls) -> str:
-        """The user's columns, in the order of its concrete fields, then the token's digest."""
-        if cls.sql is None:
-            quote = connection.ops.quote_name
-            user = get_user_model()._meta
-            token = get_token_model()._meta
-            columns = ", ".join(f"u.{quote(field.column)}" for field in user.concrete_fields)
-            converters = []
-            for index, field in enumerate(user.concrete_fields):
-                col = field.get_col(user.db_table)
-                found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-                if found:
-                    converters.append((index, found, col))
-            cls.converters = converters
-            cls.sql = (
-                f'SELECT {columns}, t."digest" FROM {quote(user.db_table)} u '
-                f"JOIN {quote(token.db_table)} t "
-                f"ON t.{quote(token.get_field('user').column)} = u.{quote(user.pk.column)} "
-                f'WHERE t."token_key" = %s AND (t."expiry" IS NULL OR t."expiry" > %s)'
-            )
-        return cls.sql
-
-    @classmethod
-    def user(cls, values: list):
-        """The user of a row's values, as the ORM builds a fetched one."""
-        for index, converters, col in cls.converters:
-            for convert in converters:
-                values[index] = convert(values[index], col, connection)
-        return get_user_model().from_db(connection.alias, None, values)
+@cache
+def _statement() -> tuple[str, tuple[tuple[int, list, Any], ...]]:
+    """The statement of :func:`user_for_key` (the user's columns, in the order of its concrete
+    fields, then the token's digest) and the ORM's converters of those columns, by position.
+    Made once: the database does not change in a process."""
+    quote = connection.ops.quote_name
+    user = get_user_model()._meta
+    token = get_token_model()._meta
+    converters = []
+    for index, field in enumerate(user.concrete_fields):
+        col = field.get_col(user.db_table)
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converters.append((index, found, col))
+    columns = ", ".join(f"u.{quote(field.column)}" for field in user.concrete_fields)
+    sql = (
+        f'SELECT {columns}, t."digest" FROM {quote(user.db_table)} u '
+        f"JOIN {quote(token.db_table)} t "
+        f"ON t.{quote(token.get_field('user').column)} = u.{quote(user.pk.column)} "
+        f'WHERE t."token_key" = %s AND (t."expiry" IS NULL OR t."expiry" > %s)'
+    )
+    return sql, tuple(converters)
 
 
 def user_for_key(key: str):
@@ -78,12 +64,17 @@ def user_for_key(key: str):
         return None
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     prefix = key[: CONSTANTS.TOKEN_KEY_LENGTH]
+    sql, converters = _statement()
     with connection.cursor() as cursor:
-        cursor.execute(_Query.get(), [prefix, now])
+        cursor.execute(sql, [prefix, now])
         rows = cursor.fetchall()
     for *values, token_digest in rows:
         if compare_digest(digest, token_digest):
-            user = _Query.user(values)
+            # The user as the ORM builds a fetched one.
+            for index, convert_all, col in converters:
+                for convert in convert_all:
+                    values[index] = convert(values[index], col, connection)
+            user = get_user_model().from_db(connection.alias, None, values)
             return user, get_token_model()(digest=token_digest, token_key=prefix, user=user)
     return None
 

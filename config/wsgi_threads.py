@@ -57,10 +57,6 @@ class WSGIThreads:
             places = asyncio.Semaphore(self.concurrency)
             self._places, self._loop = places, loop
         await places.acquire()
-        gone = scope.get(disconnect.SCOPE_KEY)
-        if gone is not None and gone.is_set():
-            places.release()  # its client left while it waited: nobody to answer
-            return
         held = True
 
         def give_up_place() -> None:  # on the loop, once
@@ -73,12 +69,19 @@ class WSGIThreads:
         context = contextvars.copy_context()
         try:
             status, headers, body = await loop.run_in_executor(
-                self.executor, context.run, self._respond, environ, loop, send, give_up_place, gone
+                self.executor,
+                context.run,
+                self._respond,
+                environ,
+                loop,
+                send,
+                give_up_place,
+                scope.get(disconnect.SCOPE_KEY),
             )
         finally:
             timer.cancel()
             give_up_place()
-        if status is not None and body is not None:
+        if body is not None:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
 
@@ -87,7 +90,8 @@ class WSGIThreads:
     ) -> tuple[int | None, list, bytes | None]:
         """Run the application (on a pool thread). A body held in memory is returned to be
         sent by the loop; a streamed one is sent from here, and None returned for it. A
-        request whose client has left (while it waited for a thread) is not run: status None.
+        request whose client has left while it waited (for a place or a thread) is not run,
+        and nothing is sent.
         """
         if gone is not None and gone.is_set():
             return None, [], None

@@ -75,17 +75,18 @@ def wire_values(queryset: QuerySet) -> QuerySet:
     return queryset.values(*plain, **texts)
 
 
-def _wire_columns(column_of: Callable[[str], str]) -> list[tuple[str, str]]:
-    """``(sql, key)`` for each field, in order: the column, or its wire text (PostgreSQL)."""
+def _wire_columns(column_of: Callable[[str], str]) -> list[tuple[str, str, str]]:
+    """``(field, sql, key)`` for each field, in order: the column, or its wire text under
+    ``<field>_text`` (PostgreSQL)."""
     columns = []
     for name in FIELDS:
         column = column_of(name)
         if name in DECIMAL_FIELDS:
-            columns.append((decimal_text_sql(column), name + TEXT_SUFFIX))
+            columns.append((name, decimal_text_sql(column), name + TEXT_SUFFIX))
         elif name in TIMESTAMP_FIELDS:
-            columns.append((timestamp_text_sql(column), name + TEXT_SUFFIX))
+            columns.append((name, timestamp_text_sql(column), name + TEXT_SUFFIX))
         else:
-            columns.append((column, name))
+            columns.append((name, column, name))
     return columns
 
 
@@ -95,17 +96,14 @@ def wire_select_sql(column_of: Callable[[str], str]) -> tuple[str, tuple[str, ..
     ``column_of`` gives the quoted column of a field name.
     """
     columns = _wire_columns(column_of)
-    return ", ".join(sql for sql, _ in columns), tuple(key for _, key in columns)
+    return ", ".join(sql for _, sql, _ in columns), tuple(key for _, _, key in columns)
 
 
 def wire_json_sql(column_of: Callable[[str], str], quote: Callable[[str], str]) -> str:
     """A select list naming each field after itself, its value in wire form: the row that
     PostgreSQL's ``row_to_json`` writes as :func:`trade_row` represents it, compact, the
     fields in order. ``quote`` quotes a name."""
-    return ", ".join(
-        f"{sql} AS {quote(name)}"
-        for name, (sql, _) in zip(FIELDS, _wire_columns(column_of), strict=True)
-    )
+    return ", ".join(f"{sql} AS {quote(name)}" for name, sql, _ in _wire_columns(column_of))
 
 
 _FORMATTERS: tuple[tuple[str, Callable[[Any], Any] | None], ...] = tuple(
