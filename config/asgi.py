@@ -16,12 +16,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
+from config import worker_balance  # noqa: E402
 from config.wsgi_threads import WSGIThreads  # noqa: E402
 
 django_http_app = WSGIThreads(
     get_wsgi_application(),
     threads=settings.HTTP_THREADS,
     concurrency=settings.HTTP_CONCURRENCY,
+    balance=worker_balance.for_worker() if settings.HTTP_BALANCE else None,
 )
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

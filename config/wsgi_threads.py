@@ -23,6 +23,7 @@ from typing import Any
 from a2wsgi.wsgi import build_environ
 
 from config import disconnect
+from config.worker_balance import Balance
 
 #: The scope key under which RequestBodyLimit leaves the request body (a file positioned at 0).
 BODY_KEY = "tradepulse.body"
@@ -39,10 +40,22 @@ class WSGIThreads:
     its place up when it starts streaming (a download waits for its client) or after
     ``hold`` seconds (one waiting for the database, a Lambda or a lock), so slow requests never
     queue the rest behind them for longer than that; the threads still bound the total.
+
+    With ``balance`` (one of several worker processes on one address), every request counts
+    in and out of this worker's load, and a response may close its keep-alive connection so
+    that clients move to a less busy worker (config/worker_balance.py).
     """
 
-    def __init__(self, app, threads: int, concurrency: int | None = None, hold: float = 0.05):
+    def __init__(
+        self,
+        app,
+        threads: int,
+        concurrency: int | None = None,
+        hold: float = 0.05,
+        balance: Balance | None = None,
+    ):
         self.app = app
+        self.balance = balance
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
         self.concurrency = min(concurrency or threads, threads)
         self.hold = hold
@@ -50,6 +63,22 @@ class WSGIThreads:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope, receive, send) -> None:
+        balance = self.balance
+        if balance is None:
+            status, headers, body = await self._run(scope, send)
+        else:
+            balance.started()
+            try:
+                status, headers, body = await self._run(scope, send)
+            finally:
+                shed = balance.finished()
+            if shed:
+                headers.append((b"connection", b"close"))
+        if body is not None:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+    async def _run(self, scope, send) -> tuple[int | None, list, bytes | None]:
         environ = build_environ(scope, scope[BODY_KEY])
         loop = asyncio.get_running_loop()
         places = self._places
@@ -68,7 +97,7 @@ class WSGIThreads:
         timer = loop.call_later(self.hold, give_up_place)
         context = contextvars.copy_context()
         try:
-            status, headers, body = await loop.run_in_executor(
+            return await loop.run_in_executor(
                 self.executor,
                 context.run,
                 self._respond,
@@ -81,9 +110,6 @@ class WSGIThreads:
         finally:
             timer.cancel()
             give_up_place()
-        if body is not None:
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
 
     def _respond(
         self, environ, loop, send, give_up_place, gone

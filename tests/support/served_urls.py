@@ -1,5 +1,7 @@
 """TradePulse's URLs plus views that fail on purpose, for tests against a served process."""
 
+import time
+
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import path
 
@@ -28,9 +30,16 @@ def ok(request):
     return HttpResponse("ok")
 
 
+def slow(request):
+    """A request that takes ``?s=`` seconds (a slow query, a Lambda call)."""
+    time.sleep(float(request.GET.get("s", "0.02")))
+    return HttpResponse("ok")
+
+
 urlpatterns = [
     path("test/fail-before-response", fail_before_response),
     path("test/fail-mid-stream", fail_mid_stream),
     path("test/ok", ok),
+    path("test/slow", slow),
     *tradepulse_urlpatterns,
 ]
