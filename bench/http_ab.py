@@ -6,7 +6,8 @@ sees the same machine.
     .venv/bin/python bench/http_ab.py --kind post --scaled HTTP_CONCURRENCY=20 HTTP_CONCURRENCY=4
 
 Each argument is one server's extra environment (``NAME=VALUE``, several joined by ``,``;
-``-`` for none). Prints every run, then the medians per server. 50,000 trades (the
+``-`` for none). Prints every run (with ``--scaled``, how wrk's connections were split over
+the web workers 2 s into it), then the medians per server. 50,000 trades (the
 bench user's, as bench/http.py makes them), wrk 16 connections.
 """
 
@@ -16,6 +17,8 @@ import argparse
 import statistics
 import sys
 import tempfile
+import threading
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -24,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.http_ledger import one_process, scaled  # noqa: E402
 from bench.served import (  # noqa: E402
     base_env,
+    connection_split,
     fmt_wrk,
     get_script,
     list_paths,
@@ -42,6 +46,11 @@ def _environment(text: str) -> dict[str, str]:
     if text == "-":
         return {}
     return dict(item.split("=", 1) for item in text.split(","))
+
+
+def _sample_split(server, into: list[int]) -> None:
+    time.sleep(2)
+    into.extend(connection_split(server.port, server.pid))
 
 
 def main() -> int:
@@ -81,9 +90,16 @@ def main() -> int:
         runs: dict[str, list[dict]] = {name: [] for name in servers}
         for _ in range(args.rounds):
             for name, server in servers.items():
+                split: list[int] = []
+                sampler = threading.Thread(target=_sample_split, args=(server, split))
+                if args.scaled:
+                    sampler.start()
                 run = wrk(server.port, script, args.seconds, cpu_pid=server.pid)
+                if args.scaled:
+                    sampler.join()
                 runs[name].append(run)
-                print(f"{name}: {fmt_wrk(run)}; load {loadavg()}", flush=True)
+                shares = f"; connections per worker {'/'.join(map(str, split))}" if split else ""
+                print(f"{name}: {fmt_wrk(run)}{shares}; load {loadavg()}", flush=True)
     print()
     print("| Server environment | req/s | p50 ms | p99 ms | server CPU ms per request |")
     print("|---|---:|---:|---:|---:|")

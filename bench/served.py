@@ -307,6 +307,14 @@ def tree_pids(pid: int) -> list[int]:
     return pids
 
 
+def connection_split(port: int, root: int) -> list[int]:
+    """How many established connections to ``port`` each uvicorn worker under ``root`` holds:
+    the workers' shares of the clients, largest first (zeros included)."""
+    from tests.support.servers import connections_held, uvicorn_workers
+
+    return sorted(connections_held(port, uvicorn_workers(root)).values(), reverse=True)
+
+
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()

@@ -160,10 +160,10 @@ HTTP_THREADS = env.int("HTTP_THREADS", default=20)
 # place up after 50 ms or when it starts streaming, so a slow one (a download, a Lambda call,
 # a database wait) never holds the rest for longer. bench/results/http-concurrency.md.
 HTTP_CONCURRENCY = env.int("HTTP_CONCURRENCY", default=2)
-# With several web worker processes on one address (`make run-scaled`), a worker with 2 or more
-# requests in flight than its least busy peer closes one keep-alive connection after its
-# response, so that clients spread evenly over the workers (config/worker_balance.py). Turn it
-# off behind a proxy that already balances by least connections.
+# With several web worker processes on one address (`make run-scaled`), a worker whose HTTP load
+# (requests waiting for or holding a place, averaged over 0.1 s) exceeds its least busy peer's
+# by 2 or more closes one keep-alive connection after its response, so that clients spread
+# evenly (config/worker_balance.py). Turn it off behind a proxy that balances by itself.
 HTTP_BALANCE = env.bool("HTTP_BALANCE", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

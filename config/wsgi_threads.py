@@ -41,9 +41,10 @@ class WSGIThreads:
     ``hold`` seconds (one waiting for the database, a Lambda or a lock), so slow requests never
     queue the rest behind them for longer than that; the threads still bound the total.
 
-    With ``balance`` (one of several worker processes on one address), every request counts
-    in and out of this worker's load, and a response may close its keep-alive connection so
-    that clients move to a less busy worker (config/worker_balance.py).
+    With ``balance`` (one of several worker processes on one address), a request counts in
+    this worker's load from its arrival until it gives its place up, and a response held in
+    memory may close its keep-alive connection so that clients move to a less busy worker
+    (config/worker_balance.py).
     """
 
     def __init__(
@@ -63,20 +64,13 @@ class WSGIThreads:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope, receive, send) -> None:
-        balance = self.balance
-        if balance is None:
-            status, headers, body = await self._run(scope, send)
-        else:
-            balance.started()
-            try:
-                status, headers, body = await self._run(scope, send)
-            finally:
-                shed = balance.finished()
-            if shed:
-                headers.append((b"connection", b"close"))
-        if body is not None:
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+        status, headers, body = await self._run(scope, send)
+        if body is None:
+            return
+        if self.balance is not None and _may_shed(scope) and self.balance.should_shed():
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _run(self, scope, send) -> tuple[int | None, list, bytes | None]:
         environ = build_environ(scope, scope[BODY_KEY])
@@ -85,7 +79,15 @@ class WSGIThreads:
         if places is None or self._loop is not loop:  # one loop per server; tests run several
             places = asyncio.Semaphore(self.concurrency)
             self._places, self._loop = places, loop
-        await places.acquire()
+        balance = self.balance
+        if balance is not None:
+            balance.started()
+        try:
+            await places.acquire()
+        except BaseException:  # cancelled while waiting: the client left
+            if balance is not None:
+                balance.finished()
+            raise
         held = True
 
         def give_up_place() -> None:  # on the loop, once
@@ -93,6 +95,8 @@ class WSGIThreads:
             if held:
                 held = False
                 places.release()
+                if balance is not None:
+                    balance.finished()
 
         timer = loop.call_later(self.hold, give_up_place)
         context = contextvars.copy_context()
@@ -155,6 +159,16 @@ class WSGIThreads:
             close = getattr(iterable, "close", None)
             if close is not None:
                 close()  # request_finished: this thread's database connections go back
+
+
+def _may_shed(scope) -> bool:
+    """A response that keeps its connection open unless told: HTTP/1.1, and the client did
+    not ask to close it."""
+    if scope.get("http_version") == "1.0":
+        return False
+    return not any(
+        name == b"connection" and b"close" in value.lower() for name, value in scope["headers"]
+    )
 
 
 def _no_write(data: bytes) -> None:

@@ -29,6 +29,19 @@ def test_cache_objects_of_many_requests_share_one_connection(private_redis):
     assert after - before <= 2
 
 
+def test_cache_objects_of_many_requests_share_one_client(private_redis):
+    """One redis-py client per pool: building one per command cost more CPU than the round
+    trip (config/cache.py)."""
+    caches = [
+        SharedPoolRedisCache(private_redis.url, {"OPTIONS": {"socket_timeout": 2.0}})
+        for _ in range(3)
+    ]
+    clients = [c._cache.get_client(write=w) for c in caches for w in (False, True)]
+    assert all(client is clients[0] for client in clients)
+    caches[0].set("shared", 1, 10)
+    assert caches[2].get("shared") == 1
+
+
 def test_a_window_counter_counts_in_one_round_trip_and_expires(private_redis):
     cache = SharedPoolRedisCache(private_redis.url, {"OPTIONS": {"socket_timeout": 2.0}})
     client = redis.Redis.from_url(private_redis.url)

@@ -8,45 +8,20 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.support.servers import ServedApp, base_env, manage
+from tests.support.servers import (
+    ServedApp,
+    base_env,
+    connections_held,
+    manage,
+    uvicorn_workers,
+)
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 12
-
-
-def workers(supervisor: int) -> list[int]:
-    """uvicorn's worker processes (spawned by its supervisor)."""
-    found = []
-    for task in Path(f"/proc/{supervisor}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-                found.append(int(pid))
-    return found
-
-
-def established(port: int, pids: list[int]) -> dict[int, int]:
-    """pid -> how many of the clients' connections to ``port`` that process holds."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-            inodes.add(f"socket:[{fields[9]}]")
-    counts = {}
-    for pid in pids:
-        held = 0
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                held += os.readlink(fd) in inodes
-            except OSError:
-                continue
-        counts[pid] = held
-    return counts
 
 
 def wait_until(condition, timeout: float = 20.0):
@@ -70,7 +45,11 @@ def test_clients_that_all_landed_on_one_worker_spread_over_both(tmp_path, balanc
     manage(env, "migrate", "--noinput")
     app = ServedApp(env, tmp_path / "uvicorn.log", workers=2).start()
     try:
-        first, second = wait_until(lambda: len(w := workers(app.process.pid)) == 2 and w)
+        first, second = wait_until(lambda: len(w := uvicorn_workers(app.process.pid)) == 2 and w)
+        # Both have loaded the application and serve (each logs this once it does).
+        wait_until(
+            lambda: all(f"Started server process [{pid}]" in app.log() for pid in (first, second))
+        )
         # Every connection is accepted by the first worker while the second is stopped.
         os.kill(second, signal.SIGSTOP)
         try:
@@ -79,7 +58,7 @@ def test_clients_that_all_landed_on_one_worker_spread_over_both(tmp_path, balanc
                 connection = http.client.HTTPConnection("127.0.0.1", app.port, timeout=30)
                 connection.connect()
                 connections.append(connection)
-            wait_until(lambda: established(app.port, [first])[first] == CLIENTS)
+            wait_until(lambda: connections_held(app.port, [first])[first] == CLIENTS)
         finally:
             os.kill(second, signal.SIGCONT)
 
@@ -90,7 +69,7 @@ def test_clients_that_all_landed_on_one_worker_spread_over_both(tmp_path, balanc
         def client(connection: http.client.HTTPConnection) -> None:
             while not stop.is_set():
                 # http.client opens a new connection after a response that closed this one.
-                connection.request("GET", "/test/slow?s=0.01")
+                connection.request("GET", "/test/slow?s=0.03")
                 response = connection.getresponse()
                 response.read()
                 statuses.append(response.status)
@@ -101,9 +80,8 @@ def test_clients_that_all_landed_on_one_worker_spread_over_both(tmp_path, balanc
         for thread in threads:
             thread.start()
         try:
-            time.sleep(4)
-            split = established(app.port, [first, second])
-            settled = time.monotonic() - 1.5
+            time.sleep(5)
+            split = connections_held(app.port, [first, second])
         finally:
             stop.set()
             for thread in threads:
@@ -112,8 +90,8 @@ def test_clients_that_all_landed_on_one_worker_spread_over_both(tmp_path, balanc
         if balance == "1":
             # Even, give or take the connection or two being reopened at that moment.
             assert min(split.values()) >= CLIENTS // 2 - 2, split
-            # Once even, it stops shedding (one or two as the loads wobble).
-            assert len([t for t in closed if t > settled]) <= 2, closed
+            # At most one shed per worker per QUIET (0.1 s), out of hundreds of responses.
+            assert 0 < len(closed) <= 2 * 5 / 0.1 + 2
         else:
             assert split == {first: CLIENTS, second: 0}
             assert not closed

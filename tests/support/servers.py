@@ -250,6 +250,46 @@ def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def uvicorn_workers(root: int) -> list[int]:
+    """The worker processes of the uvicorn supervisor at or under ``root`` (multiprocessing
+    spawns them), in start order."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            children = [
+                int(child)
+                for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()
+            ]
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+            found.append(pid)
+        todo.extend(children)
+    return sorted(found)
+
+
+def connections_held(port: int, pids: list[int]) -> dict[int, int]:
+    """pid -> how many established connections to ``port`` that process holds."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            inodes.add(f"socket:[{fields[9]}]")
+    held = dict.fromkeys(pids, 0)
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                held[pid] += os.readlink(fd) in inodes
+    return held
+
+
 @functools.cache
 def make_run_flags() -> tuple[str, ...]:
     """``make run``'s uvicorn flags (the Makefile's UVICORN_FLAGS, as make expands them)."""
