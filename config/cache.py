@@ -26,14 +26,14 @@ _clients_lock = threading.Lock()
 class SharedPoolRedisCacheClient(RedisCacheClient):
     def get_client(self, key=None, *, write=False):
         server = self._servers[self._get_connection_pool_index(write)]
-        key = (server, repr(sorted(self._pool_options.items(), key=lambda item: item[0])))
-        client = _clients.get(key)
+        options = repr(sorted(self._pool_options.items(), key=lambda item: item[0]))
+        client = _clients.get((server, options))
         if client is None:
             with _clients_lock:
-                client = _clients.get(key)
+                client = _clients.get((server, options))
                 if client is None:
                     pool = self._pool_class.from_url(server, **self._pool_options)
-                    client = _clients[key] = self._client(connection_pool=pool)
+                    client = _clients[server, options] = self._client(connection_pool=pool)
         return client
 
     def _get_connection_pool(self, write):
