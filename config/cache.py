@@ -15,6 +15,7 @@ CPU per call with redis-py 8, more than the round trip itself.
 from __future__ import annotations
 
 import threading
+from functools import cached_property
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -24,16 +25,21 @@ _clients_lock = threading.Lock()
 
 
 class SharedPoolRedisCacheClient(RedisCacheClient):
+    @cached_property
+    def _options_key(self) -> str:
+        return repr(sorted(self._pool_options.items(), key=lambda item: item[0]))
+
     def get_client(self, key=None, *, write=False):
         server = self._servers[self._get_connection_pool_index(write)]
-        options = repr(sorted(self._pool_options.items(), key=lambda item: item[0]))
-        client = _clients.get((server, options))
+        client = _clients.get((server, self._options_key))
         if client is None:
             with _clients_lock:
-                client = _clients.get((server, options))
+                client = _clients.get((server, self._options_key))
                 if client is None:
                     pool = self._pool_class.from_url(server, **self._pool_options)
-                    client = _clients[server, options] = self._client(connection_pool=pool)
+                    client = _clients[server, self._options_key] = self._client(
+                        connection_pool=pool
+                    )
         return client
 
     def _get_connection_pool(self, write):

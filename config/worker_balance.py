@@ -117,17 +117,20 @@ class Balance:
     called on the event loop."""
 
     def __init__(self, path: Path) -> None:
-        for _ in range(3):
-            self._open(path)
-            # The last worker of a stopping server removes the file; a row claimed in a file
-            # no longer at that path would be seen by no peer.
-            with contextlib.suppress(OSError):
-                if os.stat(path).st_ino == os.fstat(self._fd).st_ino:
-                    break
-            self._table.close()
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            stat = os.fstat(self._fd)
+            if stat.st_uid != os.geteuid():
+                raise RuntimeError(f"{path} belongs to another user")
+            size = ROW.size * SLOTS
+            if stat.st_size < size:
+                # Allocated now, so that a full folder is an error here, not a SIGBUS later.
+                os.posix_fallocate(self._fd, 0, size)
+            self._table = mmap.mmap(self._fd, size)
+            self.slot = self._claim()
+        except BaseException:
             os.close(self._fd)
-        else:
-            raise RuntimeError(f"{path} keeps being replaced")
+            raise
         self.path = path
         self._pid = os.getpid()
         self._load = 0
@@ -137,21 +140,6 @@ class Balance:
         self._peers: list[int] = []
         self._peers_checked = -math.inf
         self._publish()
-
-    def _open(self, path: Path) -> None:
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            if os.fstat(self._fd).st_uid != os.geteuid():
-                raise RuntimeError(f"{path} belongs to another user")
-            size = ROW.size * SLOTS
-            if os.fstat(self._fd).st_size < size:
-                # Allocated now, so that a full folder is an error here, not a SIGBUS later.
-                os.posix_fallocate(self._fd, 0, size)
-            self._table = mmap.mmap(self._fd, size)
-            self.slot = self._claim()
-        except BaseException:
-            os.close(self._fd)
-            raise
 
     def _lock(self, index: int, command: int) -> None:
         fcntl.lockf(self._fd, command, ROW.size, index * ROW.size)
@@ -182,13 +170,12 @@ class Balance:
             row = again
         return ROW.unpack(row)
 
-    def _change(self, step: int) -> float:
+    def _change(self, step: int) -> None:
         now = time.monotonic()
         self._average = _average(self._since, self._load, self._average, now)
         self._since = now
         self._load += step
         self._publish()
-        return now
 
     def started(self) -> None:
         """A request arrived (it waits for a place)."""

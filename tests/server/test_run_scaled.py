@@ -10,43 +10,25 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.servers import ROOT, api_token, base_env, free_port, manage
+from tests.support.servers import (
+    ROOT,
+    api_token,
+    base_env,
+    cmdline,
+    descendants,
+    free_port,
+    manage,
+    process_table,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
 LAUNCHER = [sys.executable, str(ROOT / "scripts" / "run_scaled.py")]
-
-
-def process_table() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, start time) of every process on the machine."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        table[int(entry)] = (int(fields[1]), fields[19])
-    return table
-
-
-def descendants(root: int) -> dict[int, str]:
-    table = process_table()
-    found, frontier = {}, [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, (ppid, started) in table.items():
-            if ppid == parent and pid not in found:
-                found[pid] = started
-                frontier.append(pid)
-    return found
 
 
 def still_running(processes: dict[int, str]) -> list[int]:
@@ -74,13 +56,6 @@ def test_a_missing_server_variable_is_a_one_line_error(tmp_path, missing, presen
 PROGRAMS = ("web", "feed.1", "feed.2", "worker", "beat")
 
 
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def roles(launcher: int) -> dict[str, dict[int, str]]:
     """The launcher's descendants by what they run: web (the uvicorn supervisor and its
     workers), feed, worker (Celery), beat; pid -> start time."""
@@ -96,18 +71,6 @@ def roles(launcher: int) -> dict[str, dict[int, str]]:
         elif "celery" in line and " beat" in line:
             found["beat"][pid] = started
     return found
-
-
-def wait_until(condition, timeout: float, interval: float = 0.3):
-    """Poll ``condition`` until it returns something true (returned) or ``timeout`` s pass
-    (None): a bound on waiting, not a measurement."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(interval)
-    return None
 
 
 def get_json(port: int, path: str) -> tuple[int, dict]:

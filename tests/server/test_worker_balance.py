@@ -17,21 +17,12 @@ from tests.support.servers import (
     connections_held,
     manage,
     uvicorn_workers,
+    wait_until,
 )
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 12
-
-
-def wait_until(condition, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 @pytest.mark.parametrize("balance", ["1", "0"])
@@ -45,11 +36,15 @@ def test_clients_that_all_landed_on_one_worker_spread_over_both(tmp_path, balanc
     manage(env, "migrate", "--noinput")
     app = ServedApp(env, tmp_path / "uvicorn.log", workers=2).start()
     try:
-        first, second = wait_until(lambda: len(w := uvicorn_workers(app.process.pid)) == 2 and w)
+        found = wait_until(lambda: len(w := uvicorn_workers(app.process.pid)) == 2 and w, 20, 0.05)
+        assert found, app.log()
+        first, second = found
         # Both have loaded the application and serve (each logs this once it does).
-        wait_until(
-            lambda: all(f"Started server process [{pid}]" in app.log() for pid in (first, second))
-        )
+        assert wait_until(
+            lambda: all(f"Started server process [{pid}]" in app.log() for pid in (first, second)),
+            20,
+            0.05,
+        ), app.log()
         # Every connection is accepted by the first worker while the second is stopped.
         os.kill(second, signal.SIGSTOP)
         try:
@@ -58,7 +53,9 @@ def test_clients_that_all_landed_on_one_worker_spread_over_both(tmp_path, balanc
                 connection = http.client.HTTPConnection("127.0.0.1", app.port, timeout=30)
                 connection.connect()
                 connections.append(connection)
-            wait_until(lambda: connections_held(app.port, [first])[first] == CLIENTS)
+            assert wait_until(
+                lambda: connections_held(app.port, [first])[first] == CLIENTS, 20, 0.05
+            )
         finally:
             os.kill(second, signal.SIGCONT)
 

@@ -250,25 +250,60 @@ def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def uvicorn_workers(root: int) -> list[int]:
-    """The worker processes of the uvicorn supervisor at or under ``root`` (multiprocessing
-    spawns them), in start order."""
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
+def process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, start time) of every process on the machine."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            children = [
-                int(child)
-                for task in Path(f"/proc/{pid}/task").iterdir()
-                for child in (task / "children").read_text().split()
-            ]
+            stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-            found.append(pid)
-        todo.extend(children)
-    return sorted(found)
+        fields = stat[stat.rindex(")") + 2 :].split()
+        table[int(entry)] = (int(fields[1]), fields[19])
+    return table
+
+
+def descendants(root: int) -> dict[int, str]:
+    table = process_table()
+    found, frontier = {}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, started) in table.items():
+            if ppid == parent and pid not in found:
+                found[pid] = started
+                frontier.append(pid)
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def wait_until(condition, timeout: float, interval: float = 0.3):
+    """Poll ``condition`` until it returns something true (returned) or ``timeout`` s pass
+    (None): a bound on waiting, not a measurement."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    return None
+
+
+def uvicorn_workers(root: int) -> list[int]:
+    """The worker processes of the uvicorn supervisor under ``root`` (multiprocessing spawns
+    them), in pid order."""
+    return sorted(
+        pid
+        for pid in descendants(root)
+        if "spawn_main" in (line := cmdline(pid)) and "resource_tracker" not in line
+    )
 
 
 def connections_held(port: int, pids: list[int]) -> dict[int, int]:
