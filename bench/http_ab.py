@@ -6,7 +6,11 @@ sees the same machine.
     .venv/bin/python bench/http_ab.py --kind post --scaled HTTP_CONCURRENCY=20 HTTP_CONCURRENCY=4
 
 Each argument is one server's extra environment (``NAME=VALUE``, several joined by ``,``;
-``-`` for none). Prints every run (with ``--scaled``, how wrk's connections were split over
+``-`` for none). ``CHECKOUT=PATH`` is not passed on: that server runs the code of the work tree
+at PATH (``git worktree add /tmp/base HEAD~1``), to compare two commits the same way:
+
+    .venv/bin/python bench/http_ab.py CHECKOUT=/tmp/base -
+ Prints every run (with ``--scaled``, how wrk's connections were split over
 the web workers 2 s into it), then the medians per server. 50,000 trades (the
 bench user's, as bench/http.py makes them), wrk 16 connections.
 """
@@ -26,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.http_ledger import one_process, scaled  # noqa: E402
 from bench.served import (  # noqa: E402
+    ROOT,
     base_env,
     connection_split,
     fmt_wrk,
@@ -76,15 +81,16 @@ def main() -> int:
             folder = logdir / str(index)
             (folder / "metrics").mkdir(parents=True)
             extra = _environment(text)
+            checkout = Path(extra.pop("CHECKOUT", ROOT)).resolve()
             if args.scaled:
                 redis = stack.enter_context(private_redis())
                 env = base_env(DATABASE_URL=db_url, REDIS_URL=redis.url, **extra)
-                servers[text] = stack.enter_context(scaled(env, 2, folder))
+                servers[text] = stack.enter_context(scaled(env, 2, folder, checkout))
             else:
                 env = base_env(
                     DATABASE_URL=db_url, PROMETHEUS_MULTIPROC_DIR=str(folder / "metrics"), **extra
                 )
-                servers[text] = stack.enter_context(one_process(env, folder))
+                servers[text] = stack.enter_context(one_process(env, folder, checkout))
         for server in servers.values():
             wrk(server.port, script, 2)  # warm-up
         runs: dict[str, list[dict]] = {name: [] for name in servers}

@@ -121,22 +121,29 @@ def run_bulk(port: int, path: str, token: str, items: int, rounds: int) -> dict:
 # -- the served modes -----------------------------------------------------------------------
 
 
-def one_process(env: dict, logdir: Path):
-    """``make run``'s server: one uvicorn process with the Makefile's flags."""
-    return serve_command(make_run_command, env, "make-run uvicorn", logdir)
+def one_process(env: dict, logdir: Path, checkout: Path = ROOT):
+    """``make run``'s server: one uvicorn process with the Makefile's flags, serving the code
+    of ``checkout`` (this one, or another commit's work tree)."""
+    return serve_command(make_run_command, env, "make-run uvicorn", logdir, cwd=checkout)
 
 
-def scaled(env: dict, workers: int, logdir: Path):
+def scaled(env: dict, workers: int, logdir: Path, checkout: Path = ROOT):
     """``make run-scaled``'s processes (scripts/run_scaled.py: migrate, then supervisord runs the
-    Procfile: WEB_CONCURRENCY web workers, two feeds, a Celery worker and beat)."""
+    Procfile: WEB_CONCURRENCY web workers, two feeds, a Celery worker and beat), from
+    ``checkout``."""
     env = {
         **env,
         "WEB_CONCURRENCY": str(workers),
         "PROMETHEUS_MULTIPROC_DIR": str(logdir / "metrics-scaled"),
     }
-    runner = ROOT / "scripts" / "run_scaled.py"
+    runner = checkout / "scripts" / "run_scaled.py"
     return serve_command(
-        lambda port: [sys.executable, str(runner)], env, "run-scaled", logdir, settle=3.0
+        lambda port: [sys.executable, str(runner)],
+        env,
+        "run-scaled",
+        logdir,
+        settle=3.0,
+        cwd=checkout,
     )
 
 

@@ -338,12 +338,14 @@ def cpu_seconds(pid: int, tree: bool = True) -> float:
 class Process:
     """A process started in its own session, stopped by its group id."""
 
-    def __init__(self, cmd: list[str], env: dict, name: str, log: Path | None = None):
+    def __init__(
+        self, cmd: list[str], env: dict, name: str, log: Path | None = None, cwd: Path = ROOT
+    ):
         self.name = name
         self.log = log
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
         if log:
             out.close()
@@ -404,12 +406,20 @@ def serve(kind: str, app: str, env: dict, workers: int = 1, logdir: Path | None 
 
 
 @contextmanager
-def serve_command(command, env: dict, name: str, logdir: Path | None = None, settle: float = 0):
-    """Start ``command(port)`` on a free port, wait for /healthz (then ``settle`` seconds, for
-    every worker to be up), yield the process (``.port``), stop its group afterwards."""
+def serve_command(
+    command,
+    env: dict,
+    name: str,
+    logdir: Path | None = None,
+    settle: float = 0,
+    cwd: Path = ROOT,
+):
+    """Start ``command(port)`` in ``cwd`` on a free port, wait for /healthz (then ``settle``
+    seconds, for every worker to be up), yield the process (``.port``), stop its group
+    afterwards."""
     port = free_port()
     log = (logdir / f"{name.split()[0]}-{port}.log") if logdir else None
-    proc = Process(command(port), {**env, "PORT": str(port)}, name, log)
+    proc = Process(command(port), {**env, "PORT": str(port)}, name, log, cwd)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
         time.sleep(settle)

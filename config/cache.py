@@ -9,15 +9,18 @@ forked child. Django also built a new ``redis.Redis`` on every ``get_client()``,
 CPU per call with redis-py 8, more than the round trip itself.
 
 ``count_in_window`` serves the rate limits (api/throttling.py) in one round trip: Django's
-``add`` then ``incr`` took three (SET NX, EXISTS, INCR) on every request.
+``add`` then ``incr`` took three (SET NX, EXISTS, INCR) on every request. Without Redis, the
+process-local cache counts in one step too (``LocalMemoryCache``).
 """
 
 from __future__ import annotations
 
+import pickle
 import threading
 from functools import cached_property
 from typing import Any
 
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 _clients: dict[tuple[str, str], Any] = {}
@@ -63,3 +66,23 @@ class SharedPoolRedisCache(RedisCache):
         pipe.expire(key, seconds, nx=True)
         count, _ = pipe.execute()
         return int(count)
+
+
+class LocalMemoryCache(LocMemCache):
+    """Django's process-local cache (the default without ``REDIS_URL``), with the rate limits'
+    ``count_in_window`` in one step under its lock, where ``add`` then ``incr`` took two, each
+    validating the key and pickling the count."""
+
+    def count_in_window(self, key: str, seconds: int) -> int:
+        """Add one to the counter ``key`` and return its value; a counter this call creates
+        expires after ``seconds``. The counter is an ordinary entry (``get`` reads it)."""
+        key = self.make_and_validate_key(key)
+        with self._lock:
+            if self._has_expired(key):
+                count = 1
+                self._set(key, pickle.dumps(count, self.pickle_protocol), seconds)
+            else:
+                count = pickle.loads(self._cache[key]) + 1
+                self._cache[key] = pickle.dumps(count, self.pickle_protocol)
+                self._cache.move_to_end(key, last=False)
+        return count

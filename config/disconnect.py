@@ -10,12 +10,27 @@ runs, then listens with :func:`watch` and puts the event in the request's scope;
 
 from __future__ import annotations
 
-import threading
-
 SCOPE_KEY = "tradepulse.client_gone"
 
 
-async def watch(receive, gone: threading.Event) -> None:
+class Gone:
+    """Whether a request's client has gone: set on the event loop, read by the thread that
+    runs the request. Nothing waits on it, so it is a plain flag (a ``threading.Event`` costs a
+    lock and a condition for each request)."""
+
+    __slots__ = ("_gone",)
+
+    def __init__(self) -> None:
+        self._gone = False
+
+    def set(self) -> None:
+        self._gone = True
+
+    def is_set(self) -> bool:
+        return self._gone
+
+
+async def watch(receive, gone: Gone) -> None:
     """Set ``gone`` when the client disconnects (``receive`` is past the request body)."""
     while (await receive())["type"] != "http.disconnect":
         pass

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import tempfile
-import threading
+from typing import IO
 
 from django.conf import settings
 
@@ -77,28 +78,19 @@ class RequestBodyLimit:
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             return await send_413(send, limit)
 
-        with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as body:
-            received = 0
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    return  # the client went away
-                chunk = message.get("body", b"")
-                received += len(chunk)
-                if received > limit:  # a body without a declared length (chunked)
-                    return await send_413(send, limit)
-                body.write(chunk)
-                if not message.get("more_body", False):
-                    break
-            body.seek(0)
+        try:
+            body, received = await _read_body(receive, limit)
+        except _TooLarge:
+            return await send_413(send, limit)
+        except _ClientGone:
+            return
+        with body:
             if declared is None and received:
-                # Django's WSGI handler reads exactly Content-Length bytes.
                 scope = {
                     **scope,
                     "headers": [*scope["headers"], (b"content-length", str(received).encode())],
                 }
-            # From here on the connection is only listened to for the client's leaving.
-            gone = threading.Event()
+            gone = disconnect.Gone()
             watcher = asyncio.create_task(disconnect.watch(receive, gone))
             try:
                 await self.app(
@@ -108,6 +100,46 @@ class RequestBodyLimit:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _ClientGone(Exception):
+    pass
+
+
+async def _read_body(receive, limit: int) -> tuple[IO[bytes], int]:
+    """The request body, as a file positioned at 0, and its length. A body that came in one
+    message (every request without one, most with one) is already in memory; one in several
+    is spooled, past ``FILE_UPLOAD_MAX_MEMORY_SIZE`` into a temporary file."""
+    spooled = None
+    received = 0
+    try:
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _ClientGone
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:  # a body without a declared length (chunked)
+                raise _TooLarge
+            more = message.get("more_body", False)
+            if spooled is None and not more:
+                return io.BytesIO(chunk), received
+            if spooled is None:
+                spooled = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - the caller closes it
+                    max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+                )
+            spooled.write(chunk)
+            if not more:
+                spooled.seek(0)
+                return spooled, received
+    except BaseException:
+        if spooled is not None:
+            spooled.close()
+        raise
 
 
 async def _no_receive():

@@ -155,6 +155,15 @@ DATABASES = {"default": _database()}
 # that finds every connection taken waits DB_POOL_TIMEOUT and is answered 503 (database),
 # and requests that need no connection are still served.
 HTTP_THREADS = env.int("HTTP_THREADS", default=20)
+# How long (ms) a thread of a server process may hold the interpreter lock while another waits
+# for it (Python's default: 5). A request thread back from the database waits that long to
+# send its next query; 1 served more list pages a second with one process (BENCHMARKS.md).
+GIL_SWITCH_INTERVAL_MS = env.float("GIL_SWITCH_INTERVAL_MS", default=1.0)
+if not 0 < GIL_SWITCH_INTERVAL_MS <= 1000:
+    raise ImproperlyConfigured(
+        f"GIL_SWITCH_INTERVAL_MS must be a number of milliseconds above 0 and at most 1000, "
+        f"got {GIL_SWITCH_INTERVAL_MS!r}"
+    )
 # Requests that start running at once in a web process (2: one runs Python while the other
 # waits for the database); the others wait their turn on the event loop. A request gives its
 # place up after 50 ms or when it starts streaming, so a slow one (a download, a Lambda call,
@@ -221,7 +230,7 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "config.cache.LocalMemoryCache"}}
 
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 if REDIS_URL:
@@ -265,6 +274,8 @@ REST_FRAMEWORK = {
         "api.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # DRF's negotiation, answering "no Accept header" and "*/*" without parsing them.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.ContentNegotiation",
     "DEFAULT_THROTTLE_CLASSES": [
         "api.throttling.AnonWindowThrottle",
         "api.throttling.UserWindowThrottle",

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+from contextlib import suppress
 from typing import Any
 
 from a2wsgi.wsgi import build_environ
@@ -57,7 +59,7 @@ class WSGIThreads:
     ):
         self.app = app
         self.balance = balance
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
+        self.threads = Threads(threads, "http")
         self.concurrency = min(concurrency or threads, threads)
         self.hold = hold
         self._places: asyncio.Semaphore | None = None
@@ -99,11 +101,9 @@ class WSGIThreads:
                     balance.finished()
 
         timer = loop.call_later(self.hold, give_up_place)
-        context = contextvars.copy_context()
         try:
-            return await loop.run_in_executor(
-                self.executor,
-                context.run,
+            return await self.threads.run(
+                loop,
                 self._respond,
                 environ,
                 loop,
@@ -159,6 +159,69 @@ class WSGIThreads:
             close = getattr(iterable, "close", None)
             if close is not None:
                 close()  # request_finished: this thread's database connections go back
+
+
+class Threads:
+    """Up to ``size`` threads running calls from one queue, started as they are needed.
+
+    :meth:`run` awaits a call's result on the event loop. Unlike ``loop.run_in_executor``,
+    there is no ``concurrent.futures.Future`` (with its lock and condition) chained to an
+    asyncio one: the thread hands the result straight to the loop, one
+    ``call_soon_threadsafe`` per call. A call whose awaiting task was cancelled before a
+    thread took it is not run.
+    """
+
+    def __init__(self, size: int, name: str):
+        self.size = size
+        self.name = name
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._idle = threading.Semaphore(0)
+        self._started: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def run(self, loop: asyncio.AbstractEventLoop, fn, *args) -> asyncio.Future:
+        future = loop.create_future()
+        self._jobs.put((future, loop, contextvars.copy_context(), fn, args))
+        if not self._idle.acquire(blocking=False):
+            self._start_one()
+        return future
+
+    def _start_one(self) -> None:
+        with self._lock:
+            if len(self._started) < self.size:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self.name}_{len(self._started)}", daemon=True
+                )
+                thread.start()
+                self._started.append(thread)
+
+    def _work(self) -> None:
+        jobs, idle = self._jobs, self._idle
+        while True:
+            _run_job(*jobs.get())
+            idle.release()
+
+
+def _run_job(future: asyncio.Future, loop, context, fn, args) -> None:
+    if future.cancelled():
+        return
+    settle: Any = _succeed
+    try:
+        outcome = context.run(fn, *args)
+    except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+        settle, outcome = _fail, exc
+    with suppress(RuntimeError):  # the loop has closed: nobody awaits the result
+        loop.call_soon_threadsafe(settle, future, outcome)
+
+
+def _succeed(future: asyncio.Future, result) -> None:
+    if not future.cancelled():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future, exc: BaseException) -> None:
+    if not future.cancelled():
+        future.set_exception(exc)
 
 
 def _may_shed(scope) -> bool:

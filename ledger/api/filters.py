@@ -11,6 +11,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -19,7 +20,15 @@ from tradepulse.symbols import InvalidTicker, normalize_ticker
 from tradepulse.timeutil import InvalidTimestamp, parse_date_or_datetime
 
 
-class DateOrDateTimeField(forms.Field):
+class SharedField(forms.Field):
+    """A form field that keeps nothing of a form: every form of the filter set uses the
+    declared one, where Django deep-copies its fields (with their widgets) for each form."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class DateOrDateTimeField(SharedField):
     def to_python(self, value):
         if value in (None, ""):
             return None
@@ -29,7 +38,7 @@ class DateOrDateTimeField(forms.Field):
             raise forms.ValidationError(str(exc)) from None
 
 
-class TickerField(forms.CharField):
+class TickerField(SharedField, forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
         if not value:
@@ -40,7 +49,7 @@ class TickerField(forms.CharField):
             raise forms.ValidationError(str(exc)) from None
 
 
-class LowercaseChoiceField(forms.CharField):
+class LowercaseChoiceField(SharedField, forms.CharField):
     """A choice given in any case; ``choices`` and ``label`` are set by subclasses."""
 
     choices: tuple[str, ...] = ()
@@ -120,6 +129,24 @@ class TickerDateRangeFilterSet(django_filters.FilterSet):
     class Meta:
         fields: list[str] = []
         form = TradeFilterForm
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        # django-filter deep-copies the declared filters for each filter set, so that a filter
+        # may keep what it was given (its parent, the model). These keep nothing a request
+        # uses: lookups() reads the form's cleaned data. So they are shared, and the queryset
+        # is made only when ``qs`` needs it (the API's page query does not).
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self._queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = self.base_filters
+
+    @property
+    def queryset(self):
+        if self._queryset is None:
+            self._queryset = self._meta.model._default_manager.all()
+        return self._queryset
 
     def get_form_class(self):
         # The form depends only on the declared filters: build it once per filter set, not on

@@ -1,4 +1,5 @@
-"""The Redis cache keeps its connections across requests (one pool per process)."""
+"""The caches: the Redis one keeps its connections across requests (one pool per process);
+both count a rate-limit window in one step."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import time
 
 import redis
 
-from config.cache import SharedPoolRedisCache
+from config.cache import LocalMemoryCache, SharedPoolRedisCache
 
 
 def _connections_received(url: str) -> int:
@@ -59,3 +60,21 @@ def test_a_window_counter_counts_in_one_round_trip_and_expires(private_redis):
         assert 59 <= client.ttl(key) <= 61
     finally:
         client.close()
+
+
+def test_the_local_cache_counts_a_window_and_expires_it(monkeypatch):
+    cache = LocalMemoryCache("test-windows", {})
+    assert [cache.count_in_window("throttle:user:7:1", 2) for _ in range(3)] == [1, 2, 3]
+    assert cache.get("throttle:user:7:1") == 3  # an ordinary entry
+    assert cache.count_in_window("throttle:user:8:1", 2) == 1  # each key its own
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 1.5)
+    assert cache.count_in_window("throttle:user:7:1", 2) == 4  # expiry not pushed back
+    monkeypatch.setattr(time, "time", lambda: now + 2.5)
+    assert cache.count_in_window("throttle:user:7:1", 2) == 1  # a fresh window
+
+
+def test_without_redis_the_throttles_count_in_the_local_cache():
+    from django.core.cache import caches
+
+    assert isinstance(caches["default"], LocalMemoryCache)

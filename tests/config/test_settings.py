@@ -61,3 +61,31 @@ def test_dotenv_style_variables_select_postgresql(port):
     )
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["NAME"], db["USER"], db["HOST"], db["PORT"]) == ("trades", "app", "10.0.0.5", port)
+
+
+def _server_process_switch_interval(value: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in DB_VARS}
+    if value is not None:
+        env["GIL_SWITCH_INTERVAL_MS"] = value
+    code = "import sys; import config.asgi; print(sys.getswitchinterval())"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(None, 0.001), ("2.5", 0.0025)])
+def test_a_server_process_sets_the_interpreter_lock_switch_interval(value, seconds):
+    result = _server_process_switch_interval(value)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.split()[-1]) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "5000", "fast"])
+def test_a_bad_switch_interval_stops_the_start_with_its_name(value):
+    result = _server_process_switch_interval(value)
+    assert result.returncode != 0
+    assert "GIL_SWITCH_INTERVAL_MS" in result.stderr

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from config.wsgi_threads import BODY_KEY, WSGIThreads
+from config.wsgi_threads import BODY_KEY, Threads, WSGIThreads
 
 
 def _scope(body: bytes = b"") -> dict:
@@ -209,8 +209,8 @@ def test_a_request_whose_client_left_while_it_waited_is_not_run(threads, hold):
 
             await server({**_scope(), "path": path, disconnect.SCOPE_KEY: gone}, None, send)
 
-        left = threading.Event()
-        one = asyncio.create_task(request("/slow/", threading.Event()))
+        left = disconnect.Gone()
+        one = asyncio.create_task(request("/slow/", disconnect.Gone()))
         await asyncio.sleep(0.05)
         two = asyncio.create_task(request("/left/", left))
         await asyncio.sleep(0.05)
@@ -244,3 +244,64 @@ def test_a_request_that_fails_gives_its_place_to_the_next():
 
     sent = asyncio.run(main())
     assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [200]
+
+
+def test_the_threads_run_calls_in_their_context_and_hand_back_results_and_errors():
+    """Calls run on at most ``size`` threads, started as needed, each in the context of the
+    task that awaited it; a result or an exception comes back to that task."""
+    import contextvars
+
+    who = contextvars.ContextVar("who")
+    pool = Threads(2, "t")
+    gate = threading.Event()
+    names: list[str] = []
+
+    def work(n: int) -> tuple[int, str]:
+        names.append(threading.current_thread().name)
+        gate.wait(5)
+        if n == 3:
+            raise ValueError("three")
+        return n * 10, who.get()
+
+    async def one(n: int):
+        who.set(f"task {n}")
+        return await pool.run(asyncio.get_running_loop(), work, n)
+
+    async def main():
+        tasks = [asyncio.create_task(one(n)) for n in range(5)]
+        await asyncio.sleep(0.2)
+        assert len(names) == 2  # two threads, both busy: the other calls wait
+        gate.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert results[:3] == [(0, "task 0"), (10, "task 1"), (20, "task 2")]
+    assert isinstance(results[3], ValueError) and str(results[3]) == "three"
+    assert results[4] == (40, "task 4")
+    assert set(names) == {"t_0", "t_1"}
+    assert threading.main_thread().name not in names
+
+
+def test_a_call_whose_task_was_cancelled_before_a_thread_took_it_is_not_run():
+    pool = Threads(1, "t")
+    gate = threading.Event()
+    ran: list[str] = []
+
+    def work(name: str) -> str:
+        gate.wait(5)
+        ran.append(name)
+        return name
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        first = asyncio.ensure_future(pool.run(loop, work, "first"))
+        second = asyncio.ensure_future(pool.run(loop, work, "second"))
+        await asyncio.sleep(0.1)
+        second.cancel()  # still queued behind the first
+        gate.set()
+        assert await first == "first"
+        third = await pool.run(loop, work, "third")
+        return third
+
+    assert asyncio.run(main()) == "third"
+    assert ran == ["first", "third"]

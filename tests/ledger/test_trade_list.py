@@ -134,3 +134,36 @@ def test_list_query_uses_no_count_and_no_function_on_indexed_columns(api, user):
     assert "COUNT(" not in sql
     assert "UPPER(" not in sql
     assert "OFFSET" not in sql
+
+
+def test_filter_sets_share_nothing_of_a_request():
+    """The declared filters and form fields are shared by every filter set (they are not
+    copied per request): one set's values and errors never reach another's, even when
+    requests validate at the same time on several threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.http import QueryDict
+
+    from ledger.api.filters import TradeFilter
+
+    cases = [
+        ({"ticker": "aapl", "side": "BUY"}, {"ticker": "AAPL", "side": "buy"}, set()),
+        ({"ticker": "msft", "start_date": "2025-01-02"}, {"ticker": "MSFT"}, set()),
+        ({"side": "hold"}, None, {"side"}),
+        ({"start_date": "2025-02-01", "end_date": "2025-01-01"}, None, {"end_date"}),
+        ({"start_date": "not a date"}, None, {"start_date"}),
+    ]
+
+    def check(index: int) -> None:
+        data, lookups, errors = cases[index % len(cases)]
+        query = QueryDict(mutable=True)
+        query.update(data)
+        filters = TradeFilter(query)
+        assert filters.is_valid() == (not errors)
+        assert set(filters.errors) == errors
+        if lookups is not None:
+            assert {k: v for k, v in filters.lookups().items() if k in lookups} == lookups
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(check, range(2000)))
+    assert TradeFilter().filters is TradeFilter.base_filters
