@@ -14,7 +14,7 @@ from hmac import compare_digest
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.crypto import hash_token
@@ -62,10 +62,12 @@ def user_for_key(key: str):
         digest = hash_token(key)
     except (TypeError, ValueError, binascii.Error):
         return None
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    # The connection itself: the ``connection`` proxy looks it up again on every attribute.
+    conn = connections[DEFAULT_DB_ALIAS]
+    now = conn.ops.adapt_datetimefield_value(timezone.now())
     prefix = key[: CONSTANTS.TOKEN_KEY_LENGTH]
     sql, converters = _statement()
-    with connection.cursor() as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql, [prefix, now])
         rows = cursor.fetchall()
     for *values, token_digest in rows:
@@ -73,8 +75,8 @@ def user_for_key(key: str):
             # The user as the ORM builds a fetched one.
             for index, convert_all, col in converters:
                 for convert in convert_all:
-                    values[index] = convert(values[index], col, connection)
-            user = get_user_model().from_db(connection.alias, None, values)
+                    values[index] = convert(values[index], col, conn)
+            user = get_user_model().from_db(conn.alias, None, values)
             return user, get_token_model()(digest=token_digest, token_key=prefix, user=user)
     return None
 

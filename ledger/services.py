@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Field
 from django.utils import timezone
 
@@ -61,21 +62,32 @@ def _insert_one(trade: Trade) -> int:
     """One plain ``INSERT ... RETURNING id`` for the hot path of the API.
 
     The values are validated already, so the ORM's save machinery (signals, field pre-save,
-    SQL compilation per request) would only add cost. One statement is atomic by itself.
+    SQL compilation per request) would only add cost. One statement is atomic by itself. The
+    fields are given the connection itself, not the ``connection`` proxy, which looks the
+    thread's connection up again on every attribute.
     """
-    ops = connection.ops
-    values = [
-        field.get_db_prep_save(getattr(trade, field.attname), connection) for field in _INSERTED
-    ]
-    table = ops.quote_name(Trade._meta.db_table)
-    columns = ", ".join(ops.quote_name(_column(field)) for field in _INSERTED)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(values))})"
-    with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            cursor.execute(sql + " RETURNING " + ops.quote_name("id"), values)
-            return cursor.fetchone()[0]
+    conn = connections[DEFAULT_DB_ALIAS]
+    values = [field.get_db_prep_save(getattr(trade, field.attname), conn) for field in _INSERTED]
+    sql, returning = _insert_statement()
+    with conn.cursor() as cursor:
         cursor.execute(sql, values)
-        return cursor.lastrowid
+        return cursor.fetchone()[0] if returning else cursor.lastrowid
+
+
+@cache
+def _insert_statement() -> tuple[str, bool]:
+    """The statement of :func:`_insert_one`, and whether it returns the id. Made once: the
+    database does not change in a process."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    quote = conn.ops.quote_name
+    columns = ", ".join(quote(_column(field)) for field in _INSERTED)
+    sql = (
+        f"INSERT INTO {quote(Trade._meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(_INSERTED))})"
+    )
+    if conn.features.can_return_columns_from_insert:
+        return f"{sql} RETURNING {quote('id')}", True
+    return sql, False
 
 
 def trade_update(*, trade: Trade, data: Mapping[str, Any], partial: bool) -> Trade:
