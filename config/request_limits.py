@@ -86,10 +86,12 @@ class RequestBodyLimit:
             return
         with body:
             if declared is None and received:
+                # Django's WSGI handler reads exactly Content-Length bytes.
                 scope = {
                     **scope,
                     "headers": [*scope["headers"], (b"content-length", str(received).encode())],
                 }
+            # From here on the connection is only listened to for the client's leaving.
             gone = disconnect.Gone()
             watcher = asyncio.create_task(disconnect.watch(receive, gone))
             try:
