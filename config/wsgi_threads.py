@@ -19,6 +19,7 @@ import asyncio
 import contextvars
 import queue
 import threading
+import weakref
 from contextlib import suppress
 from typing import Any
 
@@ -169,6 +170,10 @@ class Threads:
     asyncio one: the thread hands the result straight to the loop, one
     ``call_soon_threadsafe`` per call. A call whose awaiting task was cancelled before a
     thread took it is not run.
+
+    As ``ThreadPoolExecutor``'s, the threads finish the calls they have when the interpreter
+    exits (a worker process included) and are joined: a request still running at shutdown
+    completes its database work instead of being cut off.
     """
 
     def __init__(self, size: int, name: str):
@@ -178,8 +183,22 @@ class Threads:
         self._idle = threading.Semaphore(0)
         self._started: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._closed = False
+        # The hook concurrent.futures uses: it runs when the interpreter starts to exit, before
+        # the threads are joined (atexit handlers run after, and not in a worker process).
+        pool = weakref.ref(self)
+        threading._register_atexit(lambda: (found := pool()) is not None and found.close())  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Let each thread finish the calls queued so far, then stop; no new call is taken."""
+        with self._lock:
+            self._closed = True
+            for _ in self._started:
+                self._jobs.put(None)
 
     def run(self, loop: asyncio.AbstractEventLoop, fn, *args) -> asyncio.Future:
+        if self._closed:
+            raise RuntimeError("the request threads have stopped (the interpreter is exiting)")
         future = loop.create_future()
         self._jobs.put((future, loop, contextvars.copy_context(), fn, args))
         if not self._idle.acquire(blocking=False):
@@ -188,17 +207,18 @@ class Threads:
 
     def _start_one(self) -> None:
         with self._lock:
-            if len(self._started) < self.size:
+            if len(self._started) < self.size and not self._closed:
                 thread = threading.Thread(
-                    target=self._work, name=f"{self.name}_{len(self._started)}", daemon=True
+                    target=self._work, name=f"{self.name}_{len(self._started)}"
                 )
                 thread.start()
                 self._started.append(thread)
 
     def _work(self) -> None:
         jobs, idle = self._jobs, self._idle
-        while True:
-            _run_job(*jobs.get())
+        while (job := jobs.get()) is not None:
+            _run_job(*job)
+            del job
             idle.release()
 
 

@@ -305,3 +305,65 @@ def test_a_call_whose_task_was_cancelled_before_a_thread_took_it_is_not_run():
 
     assert asyncio.run(main()) == "third"
     assert ran == ["first", "third"]
+
+
+_FINISH_AT_EXIT = """
+import asyncio, sys, time
+from pathlib import Path
+from config.wsgi_threads import Threads
+
+def work(marker):
+    time.sleep(0.5)
+    Path(marker).write_text("done")
+
+async def main(marker):
+    Threads(2, "t").run(asyncio.get_running_loop(), work, marker)
+    await asyncio.sleep(0.05)  # the loop ends while the call runs
+
+def serve(marker):
+    asyncio.run(main(marker))
+
+if __name__ == "__main__":
+    if sys.argv[1] == "worker":  # as uvicorn runs its workers: a spawned process
+        import multiprocessing
+        child = multiprocessing.get_context("spawn").Process(target=serve, args=(sys.argv[2],))
+        child.start()
+        child.join(20)
+        sys.exit(child.exitcode)
+    serve(sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("where", ["process", "worker"])
+def test_a_call_still_running_when_the_process_exits_is_finished_first(tmp_path, where):
+    """A request running at shutdown completes (its database work is not cut off), in the
+    server process and in a spawned worker process, as with ThreadPoolExecutor."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "finish_at_exit.py"
+    script.write_text(_FINISH_AT_EXIT)
+    marker = tmp_path / "marker"
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, str(script), where, str(marker)],
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert marker.read_text() == "done"
+
+
+def test_closed_threads_take_no_new_call():
+    pool = Threads(1, "t")
+    pool.close()
+
+    async def main():
+        with pytest.raises(RuntimeError, match="stopped"):
+            pool.run(asyncio.get_running_loop(), print)
+
+    asyncio.run(main())
