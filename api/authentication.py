@@ -14,7 +14,7 @@ from hmac import compare_digest
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.crypto import hash_token
@@ -28,13 +28,14 @@ def _statement() -> tuple[str, tuple[tuple[int, list, Any], ...]]:
     """The statement of :func:`user_for_key` (the user's columns, in the order of its concrete
     fields, then the token's digest) and the ORM's converters of those columns, by position.
     Made once: the database does not change in a process."""
-    quote = connection.ops.quote_name
+    conn = connections[DEFAULT_DB_ALIAS]
+    quote = conn.ops.quote_name
     user = get_user_model()._meta
     token = get_token_model()._meta
     converters = []
     for index, field in enumerate(user.concrete_fields):
         col = field.get_col(user.db_table)
-        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        found = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
         if found:
             converters.append((index, found, col))
     columns = ", ".join(f"u.{quote(field.column)}" for field in user.concrete_fields)

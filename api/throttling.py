@@ -56,8 +56,9 @@ class FixedWindowMixin:
 
     def _count(self, window_key: str) -> int:
         count_in_window = getattr(self.cache, "count_in_window", None)
-        if count_in_window is not None:  # the Redis cache (config/cache.py): one round trip
+        if count_in_window is not None:  # both caches of config/cache.py: one step
             return count_in_window(window_key, self.duration + 1)
+        # Any other cache an operator configures: add, then incr.
         if self.cache.add(window_key, 1, self.duration + 1):
             return 1
         try:

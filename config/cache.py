@@ -77,6 +77,8 @@ class LocalMemoryCache(LocMemCache):
         """Add one to the counter ``key`` and return its value; a counter this call creates
         expires after ``seconds``. The counter is an ordinary entry (``get`` reads it)."""
         key = self.make_and_validate_key(key)
+        # The expiry check and the increment under one hold of the lock (not reentrant, so
+        # ``incr`` cannot be called here); the increment is ``LocMemCache.incr``'s.
         with self._lock:
             if self._has_expired(key):
                 count = 1

@@ -36,7 +36,7 @@ def trade_create(
     trade = _new_trade(owner, clean_trade(data), source, timezone.now(), source_ref)
     trade.pk = _insert_one(trade)
     trade._state.adding = False
-    trade._state.db = connection.alias
+    trade._state.db = DEFAULT_DB_ALIAS
     return trade
 
 

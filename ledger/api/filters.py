@@ -131,10 +131,12 @@ class TickerDateRangeFilterSet(django_filters.FilterSet):
         form = TradeFilterForm
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
-        # django-filter deep-copies the declared filters for each filter set, so that a filter
-        # may keep what it was given (its parent, the model). These keep nothing a request
-        # uses: lookups() reads the form's cleaned data. So they are shared, and the queryset
-        # is made only when ``qs`` needs it (the API's page query does not).
+        # django-filter's constructor deep-copies the declared filters for each filter set and
+        # then writes the filter set and the model onto every copy. These filters keep nothing
+        # a request uses (lookups() reads the form's cleaned data), so they are shared; and
+        # shared objects must not be written per request, so the library's constructor is not
+        # called. The queryset is made only when ``qs`` needs it (the API's page query does
+        # not).
         self.is_bound = data is not None
         self.data = data or QueryDict()
         self._queryset = queryset

@@ -6,7 +6,6 @@ import pytest
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
-from rest_framework.settings import api_settings
 from rest_framework.test import APIRequestFactory
 
 from api.negotiation import ContentNegotiation
@@ -52,7 +51,3 @@ def test_same_renderer_and_media_type_as_drf(renderers, accept, query, suffix):
     ours = _outcome(ContentNegotiation(), request, renderers, suffix)
     drf = _outcome(DefaultContentNegotiation(), request, renderers, suffix)
     assert ours == drf
-
-
-def test_the_api_uses_it():
-    assert api_settings.DEFAULT_CONTENT_NEGOTIATION_CLASS is ContentNegotiation
