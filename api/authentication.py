@@ -22,11 +22,13 @@ from knox.models import get_token_model
 from knox.settings import CONSTANTS
 from rest_framework import authentication, exceptions
 
+from api.token_cache import cache as token_cache
+
 
 @cache
 def _statement() -> tuple[str, tuple[tuple[int, list, Any], ...]]:
     """The statement of :func:`user_for_key` (the user's columns, in the order of its concrete
-    fields, then the token's digest) and the ORM's converters of those columns, by position.
+    fields, then the token's digest and expiry) and the ORM's converters of those columns, by position.
     Made once: the database does not change in a process."""
     conn = connections[DEFAULT_DB_ALIAS]
     quote = conn.ops.quote_name
@@ -40,7 +42,7 @@ def _statement() -> tuple[str, tuple[tuple[int, list, Any], ...]]:
             converters.append((index, found, col))
     columns = ", ".join(f"u.{quote(field.column)}" for field in user.concrete_fields)
     sql = (
-        f'SELECT {columns}, t."digest" FROM {quote(user.db_table)} u '
+        f'SELECT {columns}, t."digest", t."expiry" FROM {quote(user.db_table)} u '
         f"JOIN {quote(token.db_table)} t "
         f"ON t.{quote(token.get_field('user').column)} = u.{quote(user.pk.column)} "
         f'WHERE t."token_key" = %s AND (t."expiry" IS NULL OR t."expiry" > %s)'
@@ -55,7 +57,8 @@ def user_for_key(key: str):
     One SQL statement: the rows whose key prefix matches and that have not expired, with their
     user; the key's digest is then compared in constant time. Expired tokens simply stop
     matching (``manage.py revoke_api_tokens --expired`` deletes them). The statement is plain
-    SQL on a cursor, not a ``RawQuerySet``: it runs on every API request.
+    SQL on a cursor, not a ``RawQuerySet``: it runs on every API request. On PostgreSQL what it
+    found is remembered until a token or user changes (:mod:`api.token_cache`).
     """
     if not key or len(key) > 256:
         return None
@@ -65,21 +68,36 @@ def user_for_key(key: str):
         return None
     # The connection itself: the ``connection`` proxy looks it up again on every attribute.
     conn = connections[DEFAULT_DB_ALIAS]
-    now = conn.ops.adapt_datetimefield_value(timezone.now())
+    now = timezone.now()
+    generation = None
+    if token_cache.enabled():
+        found, generation = token_cache.get(digest)
+        if found is not None:
+            values, expiry = found
+            if expiry is None or expiry > now:
+                return _user_and_token(conn, list(values), digest, key)
+            return None
     prefix = key[: CONSTANTS.TOKEN_KEY_LENGTH]
     sql, converters = _statement()
     with conn.cursor() as cursor:
-        cursor.execute(sql, [prefix, now])
+        cursor.execute(sql, [prefix, conn.ops.adapt_datetimefield_value(now)])
         rows = cursor.fetchall()
-    for *values, token_digest in rows:
+    for *values, token_digest, expiry in rows:
         if compare_digest(digest, token_digest):
             # The user as the ORM builds a fetched one.
             for index, convert_all, col in converters:
                 for convert in convert_all:
                     values[index] = convert(values[index], col, conn)
-            user = get_user_model().from_db(conn.alias, None, values)
-            return user, get_token_model()(digest=token_digest, token_key=prefix, user=user)
+            if generation is not None:
+                token_cache.put(digest, (tuple(values), expiry), generation)
+            return _user_and_token(conn, values, token_digest, key)
     return None
+
+
+def _user_and_token(conn, values: list, digest: str, key: str):
+    user = get_user_model().from_db(conn.alias, None, values)
+    token = get_token_model()(digest=digest, token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH], user=user)
+    return user, token
 
 
 class TokenAuthentication(authentication.TokenAuthentication):

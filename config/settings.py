@@ -295,6 +295,15 @@ REST_FRAMEWORK = {
 # API tokens (django-rest-knox): stored as SHA-512 digests, shown once when made. A token expires
 # this many days after it is made; 0 means never.
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+# On PostgreSQL a web process remembers a token check for at most this long, and forgets it as
+# soon as the database says a token or user changed (api/token_cache.py); 0: query every time.
+_token_cache = env.str("API_TOKEN_CACHE_SECONDS", default="60")
+if not _token_cache.strip().isdigit():
+    raise ImproperlyConfigured(
+        f"API_TOKEN_CACHE_SECONDS must be 0 (off) or a whole number of seconds, "
+        f"got {_token_cache!r}"
+    )
+API_TOKEN_CACHE_SECONDS = int(_token_cache)
 REST_KNOX = {
     "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS) if API_TOKEN_TTL_DAYS > 0 else None,
     "AUTH_HEADER_PREFIX": "Token",

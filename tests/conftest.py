@@ -54,6 +54,17 @@ def pytest_runtest_setup(item):
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _token_checks_query_the_database():
+    """In the test process every token check queries the database: the token cache's listener
+    would hold a connection to the PostgreSQL test database past its drop. The cache is tested
+    in served processes (tests/server/test_token_cache.py) and as a unit
+    (tests/api/test_token_cache.py)."""
+    from django.conf import settings
+
+    settings.API_TOKEN_CACHE_SECONDS = 0
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """A PostgreSQL test database of its own per run, so concurrent runs never collide."""

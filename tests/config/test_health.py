@@ -59,6 +59,8 @@ async def test_readyz_reports_the_active_feed_and_fails_once_it_stops_renewing(
     import socket
 
     import redis.asyncio
+    from asgiref.sync import sync_to_async
+    from django.db import connections
 
     from live.lease import FeedLease
 
@@ -84,3 +86,6 @@ async def test_readyz_reports_the_active_feed_and_fails_once_it_stops_renewing(
     feed = response.json()["checks"]["feed"]
     assert feed["ok"] is False and feed["pid"] == os.getpid() and feed["heartbeat_age_s"] > 0.5
     await client.aclose()
+    # The view ran in asgiref's thread: give its connection back, or it keeps the test
+    # database from being dropped.
+    await sync_to_async(connections.close_all)()
