@@ -11,10 +11,10 @@ class ApiConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete, post_save
-        from knox.models import get_token_model
 
         from api.token_cache import forget_changed
 
-        for model in (get_user_model(), get_token_model()):
-            post_save.connect(forget_changed, sender=model, dispatch_uid="token-cache")
-            post_delete.connect(forget_changed, sender=model, dispatch_uid="token-cache")
+        # Users only: a receiver on the token model would turn the revocations' bulk deletes
+        # into a select and a delete per row (api.tokens forgets for those).
+        post_save.connect(forget_changed, sender=get_user_model(), dispatch_uid="token-cache")
+        post_delete.connect(forget_changed, sender=get_user_model(), dispatch_uid="token-cache")

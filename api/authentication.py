@@ -88,7 +88,8 @@ def user_for_key(key: str):
             for index, convert_all, col in converters:
                 for convert in convert_all:
                     values[index] = convert(values[index], col, conn)
-            if generation is not None:
+            # Not inside a transaction: it may have changed the row and be rolled back.
+            if generation is not None and not conn.in_atomic_block:
                 token_cache.put(digest, (tuple(values), expiry), generation)
             return _user_and_token(conn, values, token_digest, key)
     return None

@@ -9,6 +9,7 @@ from knox.models import get_token_model
 from knox.settings import knox_settings
 
 from api.authentication import user_for_key
+from api.token_cache import forget_now_and_at_commit
 
 _DEFAULT = object()
 
@@ -27,15 +28,25 @@ def token_revoke(*, key: str) -> bool:
     found = user_for_key(key)
     if found is None:  # unknown or already expired
         return False
-    found[1].delete()
+    token_delete(found[1])
     return True
+
+
+def token_delete(token) -> None:
+    """Delete ``token`` (a row, or the unsaved ``request.auth`` that names it by digest)."""
+    token.delete()
+    forget_now_and_at_commit()
 
 
 def tokens_revoke_all(*, user) -> int:
     """Delete every token of ``user``; how many there were."""
-    return user.auth_token_set.all().delete()[0]
+    deleted = user.auth_token_set.all().delete()[0]
+    forget_now_and_at_commit()
+    return deleted
 
 
 def tokens_purge_expired() -> int:
     """Delete every expired token; how many there were."""
-    return get_token_model().objects.filter(expiry__lte=timezone.now()).delete()[0]
+    deleted = get_token_model().objects.filter(expiry__lte=timezone.now()).delete()[0]
+    forget_now_and_at_commit()
+    return deleted

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.authentication import TokenAuthentication
-from api.tokens import token_issue, tokens_revoke_all
+from api.tokens import token_delete, token_issue, tokens_revoke_all
 from tradepulse.timeutil import format_timestamp
 
 
@@ -63,7 +63,7 @@ class LogoutView(APIView):
 
     @extend_schema(request=None, responses={204: None}, tags=["auth"])
     def post(self, request):
-        request.auth.delete()
+        token_delete(request.auth)
         user_logged_out.send(sender=request.user.__class__, request=request, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

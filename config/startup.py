@@ -18,11 +18,16 @@ def settle() -> None:
     A request thread back from the database waits for the lock while another thread runs
     Python; by default for up to 5 ms, during which its next query is not sent.
     ``GIL_SWITCH_INTERVAL_MS`` (1) shortens that wait (BENCHMARKS.md).
+
+    Web processes remember token checks (``api.token_cache``); other processes do not.
     """
     from django.conf import settings
     from django.urls import get_resolver
+
+    from api.token_cache import cache as token_cache
 
     get_resolver().url_patterns  # noqa: B018 - imports every URLconf and view module
     gc.collect()
     gc.freeze()
     sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_MS / 1000)
+    token_cache.use_in_this_process()

@@ -6,8 +6,7 @@ from django.conf import settings
 from django.db import migrations
 
 from api.token_cache import CHANNEL
-
-FUNCTION = "tradepulse_auth_changed"
+from api.token_cache import TRIGGER as FUNCTION
 
 
 def _tables(apps):

@@ -3,17 +3,25 @@ long, and what a change makes it drop. Served against PostgreSQL: tests/server/t
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from api import token_cache
 from api.token_cache import TokenCache
 
 
+def heard(cache: TokenCache) -> None:
+    """As the listener does when its own notice comes back."""
+    cache._heard = time.monotonic()
+
+
 @pytest.fixture
-def listening(monkeypatch):
+def listening():
     cache = TokenCache()
     cache._seconds = 60.0
     cache._set_listening(True)  # as the listener does once its LISTEN is in place
+    heard(cache)
     return cache
 
 
@@ -44,32 +52,58 @@ def test_nothing_is_kept_or_found_while_not_listening(listening):
     assert listening.get("d1") == (None, None)
     listening.put("d1", "found", generation)
     listening._set_listening(True)
+    heard(listening)
     assert listening.get("d1")[0] is None
+
+
+def test_nothing_is_used_until_the_listeners_own_notice_comes_back(listening, monkeypatch):
+    listening._set_listening(True)  # LISTEN done, no notice back yet
+    assert listening.get("d1") == (None, None)
+    heard(listening)
+    _, generation = listening.get("d1")
+    listening.put("d1", "found", generation)
+    assert listening.get("d1")[0] == "found"
+    # The notices stop coming back (a hung connection): the cache goes out of use.
+    later = time.monotonic() + token_cache.STALE_SECONDS + 0.1
+    monkeypatch.setattr(token_cache.time, "monotonic", lambda: later)
+    assert listening.get("d1") == (None, None)
+    listening.put("d2", "found", generation)
+    heard(listening)
+    assert listening.get("d2")[0] is None
 
 
 def test_an_entry_older_than_the_setting_is_not_used(listening, monkeypatch):
     now = [1000.0]
     monkeypatch.setattr(token_cache.time, "monotonic", lambda: now[0])
+    heard(listening)
     listening.put("d1", "found", listening.get("d1")[1])
     now[0] += 60
+    heard(listening)
     assert listening.get("d1")[0] == "found"
     now[0] += 0.5
+    heard(listening)
     assert listening.get("d1")[0] is None
 
 
 def test_the_number_of_entries_is_bounded(listening, monkeypatch):
     monkeypatch.setattr(token_cache, "MAX_ENTRIES", 3)
     generation = listening.get("x")[1]
-    for n in range(5):
+    for n in range(3):
         listening.put(f"d{n}", n, generation)
-    assert [listening.get(f"d{n}")[0] for n in range(5)] == [0, 1, 2, None, None]
     listening.put("d0", "again", generation)  # an entry already kept is refreshed
-    assert listening.get("d0")[0] == "again"
+    assert [listening.get(f"d{n}")[0] for n in range(3)] == ["again", 1, 2]
+    listening.put("d3", 3, generation)  # full: the rest is dropped, the new one kept
+    assert [listening.get(f"d{n}")[0] for n in range(4)] == [None, None, None, 3]
 
 
-def test_off_in_the_test_process_and_on_sqlite(settings):
+def test_off_in_the_test_process_and_outside_web_processes(settings):
     assert settings.API_TOKEN_CACHE_SECONDS == 0
-    assert TokenCache().enabled() is False
+    serving = TokenCache()
+    serving.use_in_this_process()
+    assert serving.enabled() is False
+    settings.API_TOKEN_CACHE_SECONDS = 60
+    assert TokenCache().enabled() is False  # not a web process: no listener
+    assert serving.enabled() is False  # SQLite: no notices
 
 
 @pytest.mark.django_db(transaction=True)
@@ -91,3 +125,22 @@ def test_a_change_through_the_orm_drops_entries_at_once_and_at_its_commit(
         listening.put("d1", "stale", listening.get("d1")[1])
     # ... and the commit drops it.
     assert listening.get("d1")[0] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_revoking_through_tradepulse_drops_entries_after_the_delete(listening, monkeypatch):
+    from django.contrib.auth import get_user_model
+
+    from api import tokens
+
+    monkeypatch.setattr(token_cache, "cache", listening)
+    user = get_user_model().objects.create_user("dave")
+    token, key = tokens.token_issue(user=user)
+    for revoke in (
+        lambda: tokens.token_revoke(key=key),
+        lambda: tokens.tokens_revoke_all(user=user),
+        tokens.tokens_purge_expired,
+    ):
+        listening.put("d1", "found", listening.get("d1")[1])
+        revoke()
+        assert listening.get("d1")[0] is None

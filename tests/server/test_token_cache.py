@@ -5,6 +5,8 @@ process could not listen is remembered. A private PostgreSQL cluster, restarted 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 
 import psycopg
@@ -112,3 +114,37 @@ def test_an_entry_is_kept_no_longer_than_the_setting(tmp_path, private_postgres)
 
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Token {token}"}
+
+
+def test_an_expired_token_is_refused_from_the_cache(app, private_postgres):
+    warm(app)
+    with psycopg.connect(private_postgres.url, autocommit=True) as conn:
+        conn.execute("UPDATE knox_authtoken SET expiry = now() + interval '3 seconds'")
+    changed = time.monotonic()
+    time.sleep(0.3)
+    assert status(app, app.token) == 200  # read again, with its new expiry, and kept
+    time.sleep(max(0.0, changed + 3.5 - time.monotonic()))
+    assert status(app, app.token) == 401
+
+
+def test_truncating_the_tokens_revokes_them(app, private_postgres):
+    warm(app)
+    with psycopg.connect(private_postgres.url, autocommit=True) as conn:
+        conn.execute("TRUNCATE knox_authtoken")
+    assert first_status_within(app, app.token, 2, 401)[0] == 401
+
+
+def test_a_hung_listening_connection_turns_the_cache_off(app, private_postgres):
+    warm(app)
+    with psycopg.connect(private_postgres.url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'tradepulse token cache'"
+        ).fetchone()
+    assert row, "no listening connection"
+    os.kill(row[0], signal.SIGSTOP)  # its backend stops answering, the socket stays open
+    try:
+        manage(app.env, "revoke_api_tokens", "--key", app.token)
+        found, elapsed = first_status_within(app, app.token, 8, 401)
+        assert found == 401, f"still {found} {elapsed:.1f} s after the revocation"
+    finally:
+        os.kill(row[0], signal.SIGCONT)
