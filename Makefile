@@ -37,7 +37,8 @@ WS_MAX_SIZE = 65536
 # request by view and status, and the line cost 8 % of a list request's CPU (BENCHMARKS.md).
 # `make run ACCESS_LOG=--access-log` logs each request.
 ACCESS_LOG ?= --no-access-log
-UVICORN_FLAGS = --loop uvloop --http httptools --ws websockets-sansio --no-proxy-headers \
+# config/http_protocol.py: uvicorn's httptools protocol, writing each response in one send.
+UVICORN_FLAGS = --loop uvloop --http config.http_protocol:HttpToolsProtocol --ws websockets-sansio --no-proxy-headers \
 	--ws-max-size $(WS_MAX_SIZE) $(ACCESS_LOG)
 # Metrics of every process land here (prometheus-client multiprocess mode); emptied at start.
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/metrics/$(PORT)

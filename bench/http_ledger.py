@@ -124,7 +124,9 @@ def run_bulk(port: int, path: str, token: str, items: int, rounds: int) -> dict:
 def one_process(env: dict, logdir: Path, checkout: Path = ROOT):
     """``make run``'s server: one uvicorn process with the Makefile's flags, serving the code
     of ``checkout`` (this one, or another commit's work tree)."""
-    return serve_command(make_run_command, env, "make-run uvicorn", logdir, cwd=checkout)
+    return serve_command(
+        lambda port: make_run_command(port, checkout), env, "make-run uvicorn", logdir, cwd=checkout
+    )
 
 
 def scaled(env: dict, workers: int, logdir: Path, checkout: Path = ROOT):

@@ -254,8 +254,9 @@ def server_command(kind: str, app: str, port: int, workers: int = 1) -> list[str
     raise ValueError(kind)
 
 
-def make_run_command(port: int) -> list[str]:
-    """``make run``'s server command line (its UVICORN_FLAGS as make expands them)."""
+def make_run_command(port: int, root: Path = ROOT) -> list[str]:
+    """``make run``'s server command line (the UVICORN_FLAGS of the Makefile in ``root``, as make
+    expands them)."""
     from tests.support.servers import make_run_flags
 
     return [
@@ -265,7 +266,7 @@ def make_run_command(port: int) -> list[str]:
         "127.0.0.1",
         "--port",
         str(port),
-        *make_run_flags(),
+        *make_run_flags(root),
     ]
 
 

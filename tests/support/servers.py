@@ -326,14 +326,15 @@ def connections_held(port: int, pids: list[int]) -> dict[int, int]:
 
 
 @functools.cache
-def make_run_flags() -> tuple[str, ...]:
-    """``make run``'s uvicorn flags (the Makefile's UVICORN_FLAGS, as make expands them)."""
+def make_run_flags(root: Path = ROOT) -> tuple[str, ...]:
+    """``make run``'s uvicorn flags (the Makefile's UVICORN_FLAGS in ``root``, as make expands
+    them)."""
     import shlex
 
     flags = subprocess.run(
         ["make", "-s", "--no-print-directory", "-f", "Makefile", "-f", "-", "print-flags"],
         input="print-flags:\n\t@echo $(UVICORN_FLAGS)\n",
-        cwd=ROOT,
+        cwd=root,
         capture_output=True,
         text=True,
         check=True,
