@@ -4,6 +4,7 @@ nothing is lost at close. On a real socket pair; the transport's ``write`` is wa
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 
 from config.http_protocol import JoinedWrites
@@ -29,11 +30,15 @@ async def pair():
     sends: list[bytes] = []
     write = transport.write
 
-    def watched(data: bytes) -> None:
+    def watched_write(data: bytes) -> None:
         sends.append(bytes(data))
         write(data)
 
-    transport.write = watched  # type: ignore[method-assign]
+    def watched_writelines(pieces) -> None:
+        watched_write(b"".join(pieces))
+
+    transport.write = watched_write  # type: ignore[method-assign]
+    transport.writelines = watched_writelines  # type: ignore[method-assign]
     return JoinedWrites(transport, loop), reader, sends
 
 
@@ -74,3 +79,16 @@ async def test_close_sends_what_is_pending_first_and_abort_drops_it():
     await reader.closed
     await asyncio.sleep(0)
     assert sends == [] and reader.data == b""
+
+
+def test_pipelined_requests_are_answered_in_order_by_the_served_protocol(served):
+    """``make run``'s flags (tests.support.servers.make_run_flags) serve with this protocol."""
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    last = b"GET /no-such-page/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(request * 3 + last)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", received)
+    assert statuses == [b"200", b"200", b"200", b"404"]
