@@ -8,8 +8,7 @@ process remembers what that query found, by the token's digest, for at most
   ``api.0002``) send a notice on channel ``tradepulse_auth`` after every ``UPDATE``,
   ``DELETE`` or ``TRUNCATE``; each process has one connection that ``LISTEN``\\ s for it. A
   token revoked anywhere (another process, ``manage.py revoke_api_tokens``, plain SQL) stops
-  working once the notice arrives: on one machine, a fraction of a millisecond after the
-  commit.
+  working once the notice arrives, right after the commit.
 - Revoking through TradePulse (``api.tokens``, so logout and ``revoke_api_tokens``) and saving
   or deleting a user through the ORM forget at once in that process, and again at the commit,
   without waiting for the notice.
@@ -22,8 +21,8 @@ process remembers what that query found, by the token's digest, for at most
   entries carry the generation they were read in, and every change starts a new one.
 
 Only successful checks are remembered (an unknown key always queries the database), at most
-``MAX_ENTRIES``, and only in web processes (``config.asgi`` and ``config.wsgi`` call
-:meth:`TokenCache.use_in_this_process`). ``API_TOKEN_CACHE_SECONDS=0`` turns the cache off;
+``MAX_ENTRIES``, and only in web processes (``config.startup.settle``, which the ASGI and
+WSGI applications run, calls :meth:`TokenCache.use_in_this_process`). ``API_TOKEN_CACHE_SECONDS=0`` turns the cache off;
 SQLite has no notices, so there it is always off.
 """
 
