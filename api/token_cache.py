@@ -119,8 +119,12 @@ class TokenCache:
     def forget(self) -> None:
         """Forget everything: a token or a user changed."""
         with self._lock:
-            self._generation += 1
-            self._entries.clear()
+            self._start_generation()
+
+    def _start_generation(self) -> None:
+        """Drop every entry, and refuse what checks read before now (under the lock)."""
+        self._generation += 1
+        self._entries.clear()
 
     # -- the listener ----------------------------------------------------------------------
 
@@ -147,8 +151,7 @@ class TokenCache:
 
     def _set_listening(self, listening: bool) -> None:
         with self._lock:
-            self._generation += 1
-            self._entries.clear()
+            self._start_generation()
             self._listening = listening
             self._heard = float("-inf")
 
