@@ -127,21 +127,27 @@ class KeysetPagination(BasePagination):
 
     def _link(self, token: str | None) -> str | None:
         """The request's URL with ``cursor=token`` (as DRF's ``replace_query_param`` writes
-        it); the URL is split once per page, for both links."""
+        it). The URL is split and its other parameters encoded once per page; each link then
+        only places its cursor between them, where sorting the parameters puts it."""
         if token is None:
             return None
         if self._url is None:
+            key = self.cursor_query_param
             scheme, netloc, path, query, fragment = parse.urlsplit(
                 self.request.build_absolute_uri()
             )
             params = parse.parse_qs(query, keep_blank_values=True)
-            params.pop(self.cursor_query_param, None)
-            self._url = (scheme, netloc, path, params, fragment)
-        scheme, netloc, path, params, fragment = self._url
-        query = parse.urlencode(
-            sorted({**params, self.cursor_query_param: [token]}.items()), doseq=True
-        )
-        return parse.urlunsplit((scheme, netloc, path, query, fragment))
+            params.pop(key, None)
+            ordered = sorted(params.items())
+            before = parse.urlencode([p for p in ordered if p[0] < key], doseq=True)
+            after = parse.urlencode([p for p in ordered if p[0] > key], doseq=True)
+            self._url = (
+                f"{parse.urlunsplit((scheme, netloc, path, '', ''))}?"
+                f"{before}{'&' if before else ''}{parse.quote_plus(key)}=",
+                f"{'&' if after else ''}{after}{'#' if fragment else ''}{fragment}",
+            )
+        head, tail = self._url
+        return f"{head}{parse.quote_plus(token)}{tail}"
 
     def get_paginated_response(self, data):
         return Response(

@@ -5,7 +5,8 @@ import json
 from decimal import Decimal
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from django.utils.http import parse_header_parameters
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser, MultiPartParser
 
 # Deeper than any request body of the API needs; far below Python's recursion limit, so no
@@ -34,6 +35,28 @@ def json_depth_exceeds(value, limit: int) -> bool:
     return False
 
 
+def require_utf8(media_type: str | None, parser_context: dict) -> str:
+    """The body's charset, if it is UTF-8; any other is a 415 naming it.
+
+    JSON exchanged between systems is UTF-8 (RFC 8259), and every form the API reads is
+    UTF-8 text. A ``charset`` parameter is otherwise looked up as a Python codec, which may be
+    no text encoding at all (``zlib`` would unpack a small body past the size limit).
+    """
+    # As declared: Django drops a charset it does not know, which is no reason to guess.
+    declared = parse_header_parameters(media_type or "")[1].get("charset")
+    encoding = declared or parser_context.get("encoding") or settings.DEFAULT_CHARSET
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        name = None
+    if name != "utf-8":
+        raise UnsupportedMediaType(
+            media_type or "",
+            detail=f"charset={encoding!s:.40} is not supported; send the body as UTF-8.",
+        )
+    return encoding
+
+
 class DecimalJSONParser(JSONParser):
     """JSON parser that reads numbers with a fraction as ``Decimal``, so ``0.1`` stays exact.
 
@@ -42,8 +65,7 @@ class DecimalJSONParser(JSONParser):
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
-        parser_context = parser_context or {}
-        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        encoding = require_utf8(media_type, parser_context or {})
         too_deep = ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
         try:
             decoded = codecs.getreader(encoding)(stream)
@@ -60,3 +82,7 @@ class DecimalJSONParser(JSONParser):
 class UploadParser(MultiPartParser):
     """``multipart/form-data``, for the endpoints that take a file. Every other endpoint reads
     JSON only: a body of any other type is a 415 naming the types it accepts."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        require_utf8(media_type, parser_context or {})
+        return super().parse(stream, media_type, parser_context)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -55,6 +56,19 @@ class JSONRenderer(renderers.JSONRenderer):
     API's, not the browsable API's): the same bytes as rendering the objects."""
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        try:
+            return self._render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            # A lone surrogate (from a client's invalid text, quoted in an error) has no UTF-8
+            # form: write every character past ASCII as a JSON escape instead, which is valid
+            # JSON for the same text.
+            escaped = copy.copy(self)
+            escaped.ensure_ascii = True
+            return renderers.JSONRenderer.render(
+                escaped, data, accepted_media_type, renderer_context
+            )
+
+    def _render(self, data, accepted_media_type, renderer_context):
         if (
             not isinstance(data, dict)
             or not data

@@ -10,7 +10,11 @@ Each argument is one server's extra environment (``NAME=VALUE``, several joined 
 at PATH (``git worktree add /tmp/base HEAD~1``), to compare two commits the same way:
 
     .venv/bin/python bench/http_ab.py CHECKOUT=/tmp/base -
- Prints every run (with ``--scaled``, how wrk's connections were split over
+
+``--kind health`` and ``--kind empty`` measure requests that do less than a list page (see
+``FLOOR``), so that a page's own cost can be told from what every request costs.
+
+Prints every run (with ``--scaled``, how wrk's connections were split over
 the web workers 2 s into it), then the medians per server. 50,000 trades (the
 bench user's, as bench/http.py makes them), wrk 16 connections.
 """
@@ -46,6 +50,16 @@ from bench.served import (  # noqa: E402
     wrk,
 )
 
+# Requests cheaper than a list page, each doing less of its work: what a page costs beyond them
+# is what its own work costs.
+FLOOR = {
+    "health": ("/healthz", "Django's handler, middleware and one SELECT 1; no DRF, no token"),
+    "empty": (
+        "/api/trades/?ticker=NONE",
+        "a list page's query, matching no trade: no rows, no links",
+    ),
+}
+
 
 def _environment(text: str) -> dict[str, str]:
     if text == "-":
@@ -61,11 +75,19 @@ def _sample_split(server, into: list[int]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("servers", nargs="+", help="NAME=VALUE[,NAME=VALUE...] or - per server")
-    parser.add_argument("--kind", choices=["list", "post"], default="list")
+    parser.add_argument(
+        "--kind",
+        choices=["list", "post", *FLOOR],
+        action="append",
+        help="list pages (the default), single POSTs, or a cheaper request for comparison: "
+        + "; ".join(f"{name}: {what}" for name, (_, what) in FLOOR.items())
+        + ". Repeat to measure several kinds in each round.",
+    )
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--scaled", action="store_true", help="make run-scaled's processes")
     args = parser.parse_args()
+    kinds = args.kind or ["list"]
     stop_cleanly_on_signals()
     logdir = Path(tempfile.mkdtemp(prefix="bench-http-ab-"))
     print(f"load average at the start: {loadavg()}")
@@ -75,7 +97,12 @@ def main() -> int:
         data = prepare_ledger(50_000)
         ours, _ = list_paths(data["user_id"], 50_000, 100)
         token = data["token"]
-        script = get_script(token, ours) if args.kind == "list" else post_script(token)
+        scripts = {
+            kind: post_script(token)
+            if kind == "post"
+            else get_script(token, ours if kind == "list" else [FLOOR[kind][0]])
+            for kind in kinds
+        }
         servers = {}
         for index, text in enumerate(args.servers):
             folder = logdir / str(index)
@@ -92,27 +119,33 @@ def main() -> int:
                 )
                 servers[text] = stack.enter_context(one_process(env, folder, checkout))
         for server in servers.values():
-            wrk(server.port, script, 2)  # warm-up
-        runs: dict[str, list[dict]] = {name: [] for name in servers}
+            for script in scripts.values():
+                wrk(server.port, script, 2)  # warm-up
+        runs: dict[tuple[str, str], list[dict]] = {
+            (name, kind): [] for name in servers for kind in kinds
+        }
         for _ in range(args.rounds):
             for name, server in servers.items():
-                split: list[int] = []
-                sampler = threading.Thread(target=_sample_split, args=(server, split))
-                if args.scaled:
-                    sampler.start()
-                run = wrk(server.port, script, args.seconds, cpu_pid=server.pid)
-                if args.scaled:
-                    sampler.join()
-                runs[name].append(run)
-                shares = f"; connections per worker {'/'.join(map(str, split))}" if split else ""
-                print(f"{name}: {fmt_wrk(run)}{shares}; load {loadavg()}", flush=True)
+                for kind, script in scripts.items():
+                    split: list[int] = []
+                    sampler = threading.Thread(target=_sample_split, args=(server, split))
+                    if args.scaled:
+                        sampler.start()
+                    run = wrk(server.port, script, args.seconds, cpu_pid=server.pid)
+                    if args.scaled:
+                        sampler.join()
+                    runs[name, kind].append(run)
+                    shares = (
+                        f"; connections per worker {'/'.join(map(str, split))}" if split else ""
+                    )
+                    print(f"{name} {kind}: {fmt_wrk(run)}{shares}; load {loadavg()}", flush=True)
     print()
-    print("| Server environment | req/s | p50 ms | p99 ms | server CPU ms per request |")
-    print("|---|---:|---:|---:|---:|")
-    for name, found in runs.items():
+    print("| Server environment | Request | req/s | p50 ms | p99 ms | server CPU ms per request |")
+    print("|---|---|---:|---:|---:|---:|")
+    for (name, kind), found in runs.items():
         cpu = [r["cpu_ms_per_request"] for r in found if r.get("cpu_ms_per_request")]
         print(
-            f"| {name} | {statistics.median(r['rps'] for r in found):,.0f} "
+            f"| {name} | {kind} | {statistics.median(r['rps'] for r in found):,.0f} "
             f"| {statistics.median(r['p50'] for r in found):.1f} "
             f"| {statistics.median(r['p99'] for r in found):.1f} "
             f"| {statistics.median(cpu) if cpu else float('nan'):.2f} |"

@@ -41,7 +41,8 @@ def _normalise(value: str) -> str:
         raise InvalidTicker("Ticker may not be blank.")
     if len(ticker) > MAX_TICKER_LENGTH:
         raise InvalidTicker(f"Ticker may have at most {MAX_TICKER_LENGTH} characters.")
-    if not _TICKER_RE.match(ticker):
+    # ASCII before upper-casing: "ſ".upper() is "S", and the rule is about ASCII symbols.
+    if not value.isascii() or not _TICKER_RE.match(ticker):
         raise InvalidTicker(
             f"'{value}' is not a valid ticker symbol (examples: AAPL, BRK.B, ^GSPC, EURUSD=X, BTC-USD)."
         )

@@ -93,6 +93,9 @@ def test_uploaded_csv_runs_like_the_engine_on_the_same_file(api):
         ({"fast": 5}, "ticker"),
         ({"synthetic": 300, "ticker": "AAPL"}, "synthetic"),
         ({"ticker": "not a symbol!"}, "ticker"),
+        # Frequencies too large for pandas' time arithmetic.
+        ({"synthetic": 100, "freq": "99999999999999999999D"}, "freq"),
+        ({"synthetic": 100, "freq": "2000000D"}, "freq"),
     ],
 )
 def test_bad_parameters_are_a_400_naming_the_field(api, payload, field):
@@ -109,6 +112,17 @@ def test_a_bad_csv_is_a_400_naming_the_file_and_the_row(api):
     assert response.status_code == 400
     message = response.json()["file"][0]
     assert message.startswith("mine.csv: row 2") and "Close is missing" in message
+
+
+def test_prices_past_the_ledgers_bound_are_a_400_naming_the_row(api):
+    # 1e308 is a finite float, but a backtest's equity and its plot's axes overflow on it.
+    text = "Date,Open,High,Low,Close\n2024-01-01,1,2,0.5,1.5\n2024-01-02,1e308,1e308,1e308,1e308\n"
+    upload = io.BytesIO(text.encode())
+    upload.name = "huge.csv"
+    response = api.post("/api/backtests/", {"file": upload}, format="multipart")
+    assert response.status_code == 400
+    message = response.json()["file"][0]
+    assert message.startswith("huge.csv: row 2") and "Open (1e+308) is not below 1e+12" in message
 
 
 def test_an_unreachable_yahoo_is_a_502_with_the_reason(api, offline_yahoo):

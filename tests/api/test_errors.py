@@ -1,7 +1,12 @@
 """Error answers of the API: the right status, JSON, and never a huge input echoed back."""
 
+import json
+import zlib
+
 import pytest
 from django.test import Client
+
+from ledger.models import Trade
 
 
 def test_a_json_endpoint_refuses_a_form_body_with_415_naming_json(api):
@@ -19,6 +24,39 @@ def test_a_body_without_content_type_is_415_not_field_required(api):
     response = api.generic("POST", "/api/trades/", b'{"ticker": "AAPL"}', content_type="")
     assert response.status_code == 415
     assert "application/json" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("charset", ["zlib", "rot13", "hex", "utf-16", "latin-1", "no-such"])
+def test_a_json_body_in_any_charset_but_utf8_is_a_415_naming_it(api, charset):
+    body = json.dumps({"ticker": "AAPL", "side": "buy", "price": "1", "quantity": "1"})
+    # A 40 KB body that unpacks to 30 MB must not be unpacked past the body limit.
+    payload = zlib.compress(body.encode()[:-1] + b', "pad": "' + b"a" * 30_000_000 + b'"}', 9)
+    response = api.generic(
+        "POST", "/api/trades/", payload, content_type=f"application/json; charset={charset}"
+    )
+    assert response.status_code == 415
+    assert f"charset={charset}" in response.json()["detail"]
+    assert not Trade.objects.exists()
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF8", "utf_8"])
+def test_a_json_body_declared_utf8_in_any_spelling_is_read(api, charset):
+    body = json.dumps({"ticker": "AAPL", "side": "buy", "price": "1", "quantity": "1"})
+    response = api.generic(
+        "POST", "/api/trades/", body, content_type=f"application/json; charset={charset}"
+    )
+    assert response.status_code == 201
+
+
+def test_an_upload_in_a_charset_other_than_utf8_is_a_415(api):
+    response = api.generic(
+        "POST",
+        "/api/backtests/",
+        b"--b\r\nContent-Disposition: form-data; name=kind\r\n\r\nsma\r\n--b--\r\n",
+        content_type="multipart/form-data; boundary=b; charset=zlib",
+    )
+    assert response.status_code == 415
+    assert "charset=zlib" in response.json()["detail"]
 
 
 def test_the_backtest_upload_still_takes_multipart_and_names_both_types(api):

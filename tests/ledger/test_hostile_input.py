@@ -171,3 +171,23 @@ def test_deeply_nested_json_on_a_trade_patch_is_a_400(api):
 def test_format_suffixes_are_not_routes(api, suffix):
     trade = add_trade(api.user)
     assert api.get(suffix.format(pk=trade.pk)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ticker", "\ud800"),  # a lone surrogate: text with no UTF-8 form
+        ("side", "\ud800"),
+        ("ticker", "\u017f"),  # "ſ", which upper-cases to the ASCII "S"
+    ],
+)
+def test_text_that_is_not_a_valid_symbol_or_side_is_a_400_in_json(api, field, value):
+    body = json.dumps({**TRADE, field: value})  # JSON escapes: \ud800 is valid JSON text
+    for path in ("/api/trades/", "/api/trades/bulk/"):
+        data = body if path == "/api/trades/" else f"[{body}]"
+        response = api.generic("POST", path, data, content_type="application/json")
+        assert response.status_code == 400, response.content
+        errors = json.loads(response.content)  # the answer is JSON, the text escaped
+        found = errors[field] if path == "/api/trades/" else errors["errors"][0][field]
+        assert value in found[0]
+    assert Trade.objects.count() == 0

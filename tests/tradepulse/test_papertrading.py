@@ -156,7 +156,11 @@ def test_bar_intervals_from_5_seconds_to_a_day_are_accepted(text, seconds):
     assert parse_interval(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("text", ["1s", "2d", "m", "1 week", "", "-5m"])
+@pytest.mark.parametrize(
+    # Digits of other scripts, and a run of digits longer than int() converts.
+    "text",
+    ["1s", "2d", "m", "1 week", "", "-5m", "\u0661m", "9" * 5000 + "s"],
+)
 def test_other_bar_intervals_are_refused_naming_the_bar(text):
     with pytest.raises(SettingError) as info:
         parse_interval(text)

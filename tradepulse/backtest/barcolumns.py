@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tradepulse.trades import MAX_PRICE
+
 from .errors import DataError
 
 PRICE_COLUMNS = ("Open", "High", "Low", "Close")
@@ -86,8 +88,14 @@ def header(lines: list[str]) -> tuple[list[str], int] | None:
     return lines[0].split(","), 1
 
 
+# The ledger's bound on a price (exclusive): bars past it are refused, so that no figure of a
+# backtest (equity, plot axes) overflows.
+MAX_BAR_PRICE = float(MAX_PRICE)
+
+
 def numbers_are_clean(arrays: dict[str, np.ndarray]) -> bool:
-    """Whether every number is finite, prices positive, volume not negative, High >= Low."""
+    """Whether every number is finite, prices positive and below ``MAX_BAR_PRICE``, volume not
+    negative, High >= Low."""
     n = len(arrays["Close"])
     with np.errstate(invalid="ignore"):
         for start in range(0, n, _CHECK_CHUNK):
@@ -96,7 +104,10 @@ def numbers_are_clean(arrays: dict[str, np.ndarray]) -> bool:
                 part = values[start:end]
                 low, high = part.min(), part.max()
                 # NaN fails both comparisons (min/max propagate it).
-                if not (low >= 0 if col == "Volume" else low > 0) or not high < np.inf:
+                if col == "Volume":
+                    if not (low >= 0 and high < np.inf):
+                        return False
+                elif not (low > 0 and high < MAX_BAR_PRICE):
                     return False
             if (arrays["High"][start:end] < arrays["Low"][start:end]).any():
                 return False

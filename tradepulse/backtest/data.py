@@ -23,6 +23,7 @@ import pandas as pd
 from .barcolumns import (
     CANONICAL,
     DATE_NAMES,
+    MAX_BAR_PRICE,
     NULL_WORDS,
     PRICE_COLUMNS,
     BarColumns,
@@ -215,6 +216,17 @@ def _raise_number_error(
             raise DataError(
                 f"{prefix}{_describe(i, dates[i], line_offset)}: {col} is {what} ({values[i]:g})"
             )
+    for col in columns:
+        if col == "Volume":
+            continue
+        values = arrays[col]
+        bad = np.flatnonzero(values >= MAX_BAR_PRICE)
+        if len(bad):
+            i = int(bad[0])
+            raise DataError(
+                f"{prefix}{_describe(i, dates[i], line_offset)}: {col} ({values[i]:g}) is not "
+                f"below {MAX_BAR_PRICE:g}, the largest price the ledger takes"
+            )
     high = arrays["High"]
     low = arrays["Low"]
     bad = np.flatnonzero(high < low)
@@ -348,7 +360,7 @@ def synthetic_bars(
         raise DataError(f"synthetic data needs a whole number of bars >= 2, got {n!r}")
     try:
         step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
-    except ValueError:
+    except (ValueError, OverflowError):  # "99999999999999999999D" overflows
         raise DataError(
             f"unknown bar frequency {freq!r} (try 1D, 1h or 1min)", field="freq"
         ) from None
@@ -358,7 +370,7 @@ def synthetic_bars(
         raise DataError(f"bar frequency must be positive, got {freq!r}", field="freq")
     try:
         last = first + step * (int(n) - 1)
-    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+    except (OverflowError, ValueError):  # pandas' OutOfBoundsDatetime and OutOfBoundsTimedelta
         last = None
     if last is None or last.year > 2200:
         raise DataError(

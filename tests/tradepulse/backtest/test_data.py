@@ -219,6 +219,7 @@ def test_download_of_nothing_is_a_data_error(monkeypatch):
         ("Low", -1.0, "Low is not positive"),
         ("High", 0.01, r"High \(0.01\) is below Low"),
         ("Volume", -3.0, "Volume is negative"),
+        ("Close", 1e12, r"Close \(1e\+12\) is not below 1e\+12"),
     ],
 )
 def test_bad_numbers_are_found_past_the_first_checked_slice(monkeypatch, column, value, message):
