@@ -8,6 +8,12 @@ and written at the end of that turn. A response whose body follows its start at 
 Django response but a stream) leaves in one write; a stream still leaves chunk by chunk, each
 at the end of the turn that produced it. WebSocket connections get the socket itself.
 
+The request head is bounded, as a proxy in front would bound it: its line and headers must
+come within ``MAX_HEAD_BYTES`` (past them: 431) and within ``settings.HTTP_HEAD_TIMEOUT``
+seconds of the connection opening, or of the request's first byte on a kept-alive connection
+(past them: 408). Either way the connection is closed: a client cannot hold one open by never
+finishing its headers, nor make the parser keep megabytes of them.
+
 ``make run`` and ``make run-scaled`` pass ``--http config.http_protocol:HttpToolsProtocol``.
 """
 
@@ -16,7 +22,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from django.conf import settings
 from uvicorn.protocols.http import httptools_impl
+
+#: The most bytes a request's line and headers may take (nginx's default buffers: 4 x 8 KiB;
+#: a browser's request head is 1-2 KiB).
+MAX_HEAD_BYTES = 65536
 
 
 class JoinedWrites:
@@ -62,6 +73,69 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = JoinedWrites(transport, self.loop)  # type: ignore[assignment]
+        # Bytes of an unfinished head, counted from the read after the one it began in (that
+        # read may end a previous request's body); None between heads.
+        self._head_bytes: int | None = None
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._start_head_timer()
+
+    def _start_head_timer(self) -> None:
+        self._head_timer = self.loop.call_later(settings.HTTP_HEAD_TIMEOUT, self._head_too_slow)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def data_received(self, data: bytes) -> None:
+        counting = self._head_bytes is not None
+        super().data_received(data)
+        if self._head_bytes is None:
+            return
+        if counting:
+            self._head_bytes += len(data)
+        if self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
+            self._refuse(431, "Request Header Fields Too Large", f"{MAX_HEAD_BYTES} bytes")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_bytes = 0
+        if self._head_timer is None:  # a kept-alive connection's next request
+            self._start_head_timer()
+
+    def on_headers_complete(self) -> None:
+        self._head_bytes = None
+        self._stop_head_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._responding():  # a pipelined head: its clock starts when the answer is sent
+            self._start_head_timer()
+            return
+        self._refuse(408, "Request Timeout", f"{settings.HTTP_HEAD_TIMEOUT:g} seconds")
+
+    def _responding(self) -> bool:
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _refuse(self, status: int, reason: str, limit: str) -> None:
+        """Answer ``status`` naming the limit (unless another response is being sent, which
+        the answer would cut into), and close the connection."""
+        self._head_bytes = None
+        self._stop_head_timer()
+        if not self._responding():
+            body = f'{{"detail": "The request line and headers must arrive within {limit}."}}'
+            self.transport.write(
+                f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(body)}\r\nconnection: close\r\n\r\n{body}".encode()
+            )
+        self.transport.close()
 
     def handle_websocket_upgrade(self) -> None:
         joined: JoinedWrites = self.transport  # type: ignore[assignment]

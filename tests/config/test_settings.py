@@ -91,16 +91,22 @@ def test_a_bad_switch_interval_stops_the_start_with_its_name(value):
     assert "GIL_SWITCH_INTERVAL_MS" in result.stderr
 
 
-@pytest.mark.parametrize("value", ["-1", "soon", "1.5"])
-def test_a_bad_token_cache_duration_stops_the_start_with_its_name(value):
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        *(("API_TOKEN_CACHE_SECONDS", value) for value in ("-1", "soon", "1.5")),
+        *(("HTTP_HEAD_TIMEOUT", value) for value in ("0", "-1", "4000", "never")),
+    ],
+)
+def test_a_bad_duration_stops_the_start_with_its_name(name, value):
     env = {k: v for k, v in os.environ.items() if k not in DB_VARS}
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings", "API_TOKEN_CACHE_SECONDS": value},
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings", name: value},
         capture_output=True,
         text=True,
     )
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
-    assert "ImproperlyConfigured" in last and "API_TOKEN_CACHE_SECONDS" in last, last
+    assert "ImproperlyConfigured" in last and name in last, last

@@ -1,0 +1,101 @@
+"""A request's line and headers are bounded in size (64 KiB: 431) and in time
+(``HTTP_HEAD_TIMEOUT``: 408), and the connection is then closed; a client cannot hold a
+connection by never finishing its headers (config/http_protocol.py). Served by ``make run``'s
+uvicorn flags, with a 1 s timeout."""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import time
+
+import pytest
+
+from config.http_protocol import MAX_HEAD_BYTES
+from tests.support.servers import base_env, serving
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT = 1.0
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("head")
+    with serving(base_env(tmp, HTTP_HEAD_TIMEOUT=str(TIMEOUT)), tmp / "uvicorn.log") as served:
+        yield served
+
+
+def read_until_closed(sock: socket.socket, limit: float = 10.0) -> tuple[bytes, float]:
+    """Everything the server sends until it closes, and how long that took."""
+    started = time.monotonic()
+    sock.settimeout(limit)
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received, time.monotonic() - started
+
+
+def status_and_body(response: bytes) -> tuple[int, dict]:
+    head, _, body = response.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_headers_past_64_kib_are_a_431_and_the_connection_is_closed(app):
+    piece = b"a" * 8192
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+        for _ in range(4 * MAX_HEAD_BYTES // len(piece)):
+            if select.select([sock], [], [], 0.05)[0]:
+                break  # answered: sending more would only meet a reset
+            sock.sendall(piece)
+        response, _ = read_until_closed(sock)
+    status, body = status_and_body(response)
+    assert status == 431
+    assert f"{MAX_HEAD_BYTES} bytes" in body["detail"]
+    assert app.request("GET", "/healthz")[0] == 200  # the server goes on
+    assert "Traceback" not in app.log()
+
+
+def test_a_head_that_stops_arriving_is_a_408_after_the_timeout(app):
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        response, waited = read_until_closed(sock)
+    status, body = status_and_body(response)
+    assert status == 408
+    assert f"{TIMEOUT:g} seconds" in body["detail"]
+    assert TIMEOUT * 0.5 < waited < TIMEOUT + 5
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_the_timeout(app):
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        response, waited = read_until_closed(sock)
+    assert status_and_body(response)[0] == 408
+    assert waited < TIMEOUT + 5
+
+
+def test_a_kept_alive_connections_next_head_has_its_own_clock(app):
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        sock.settimeout(10)
+        # A head sent slowly, but whole within the timeout, is answered.
+        for part in (request[:10], request[10:30], request[30:]):
+            sock.sendall(part)
+            time.sleep(TIMEOUT / 4)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        # Past the first request's clock, the next one starts its own.
+        time.sleep(TIMEOUT * 1.2)
+        sock.sendall(request[:20])
+        response, waited = read_until_closed(sock)
+    assert status_and_body(response)[0] == 408
+    assert TIMEOUT * 0.5 < waited < TIMEOUT + 5
+
+
+def test_a_large_body_after_a_small_head_is_read_as_usual(app):
+    body = json.dumps({"username": "alice", "password": "x" * 300_000}).encode()
+    status, _, content = app.request(
+        "POST", "/api/auth/login/", body, {"Content-Type": "application/json"}
+    )
+    assert status == 400  # the password's length, named; not the head's size
+    assert "password" in json.loads(content)
