@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from api.outages import log_outage, outage_body, outage_component, retry_after
+from api.parsers import UnsupportedCharset
 
 # Error messages quote what was sent; a huge input is not sent back whole.
 MAX_ECHO = 100
@@ -116,6 +117,8 @@ def _handle(exc, context):
         )
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, UnsupportedCharset):
+        return Response({"detail": exc.detail}, status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
     if isinstance(exc, UnsupportedMediaType):
         accepted = _accepted_types(context)
         request = context.get("request")

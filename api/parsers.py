@@ -4,10 +4,11 @@ import codecs
 import json
 from decimal import Decimal
 
-from django.conf import settings
 from django.utils.http import parse_header_parameters
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser, MultiPartParser
+
+from config.request_limits import refused_charset
 
 # Deeper than any request body of the API needs; far below Python's recursion limit, so no
 # later step (fingerprints, validation, error messages) can recurse out of stack on a body.
@@ -35,26 +36,21 @@ def json_depth_exceeds(value, limit: int) -> bool:
     return False
 
 
-def require_utf8(media_type: str | None, parser_context: dict) -> str:
-    """The body's charset, if it is UTF-8; any other is a 415 naming it.
+class UnsupportedCharset(UnsupportedMediaType):
+    """A body in a charset other than UTF-8 (``config.request_limits.refused_charset``); its
+    detail says so, where another 415 names the accepted types."""
 
-    JSON exchanged between systems is UTF-8 (RFC 8259), and every form the API reads is
-    UTF-8 text. A ``charset`` parameter is otherwise looked up as a Python codec, which may be
-    no text encoding at all (``zlib`` would unpack a small body past the size limit).
+
+def require_utf8(media_type: str | None) -> str:
+    """The body's charset: UTF-8 in one of its spellings. Any other is a 415 naming it.
+
+    The server refuses these before Django reads the request (config/request_limits.py); a
+    request made in-process (tests, the shell) meets the same rule here.
     """
-    # As declared: Django drops a charset it does not know, which is no reason to guess.
-    declared = parse_header_parameters(media_type or "")[1].get("charset")
-    encoding = declared or parser_context.get("encoding") or settings.DEFAULT_CHARSET
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        name = None
-    if name != "utf-8":
-        raise UnsupportedMediaType(
-            media_type or "",
-            detail=f"charset={encoding!s:.40} is not supported; send the body as UTF-8.",
-        )
-    return encoding
+    refusal = refused_charset(media_type or "")
+    if refusal is not None:
+        raise UnsupportedCharset(media_type or "", detail=refusal)
+    return parse_header_parameters(media_type or "")[1].get("charset") or "utf-8"
 
 
 class DecimalJSONParser(JSONParser):
@@ -65,7 +61,7 @@ class DecimalJSONParser(JSONParser):
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
-        encoding = require_utf8(media_type, parser_context or {})
+        encoding = require_utf8(media_type)
         too_deep = ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
         try:
             decoded = codecs.getreader(encoding)(stream)
@@ -84,5 +80,5 @@ class UploadParser(MultiPartParser):
     JSON only: a body of any other type is a 415 naming the types it accepts."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        require_utf8(media_type, parser_context or {})
+        require_utf8(media_type)
         return super().parse(stream, media_type, parser_context)

@@ -28,6 +28,8 @@ from uvicorn.protocols.http import httptools_impl
 #: The most bytes a request's line and headers may take (nginx's default buffers: 4 x 8 KiB;
 #: a browser's request head is 1-2 KiB).
 MAX_HEAD_BYTES = 65536
+#: How long a refused connection is still read (and what comes dropped) before it is closed.
+LINGER_SECONDS = 5.0
 
 
 class JoinedWrites:
@@ -73,9 +75,13 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = JoinedWrites(transport, self.loop)  # type: ignore[assignment]
-        # Bytes of an unfinished head, counted from the read after the one it began in (that
-        # read may end a previous request's body); None between heads.
+        # Bytes of the unfinished head, None between heads; messages begun; whether a message
+        # (head or body) is being read; a refusal waiting for the response being sent.
         self._head_bytes: int | None = None
+        self._begun = 0
+        self._in_message = False
+        self._refusal: tuple[int, str, str] | None = None
+        self._linger: asyncio.TimerHandle | None = None
         self._head_timer: asyncio.TimerHandle | None = None
         self._start_head_timer()
 
@@ -88,17 +94,37 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
             self._head_timer = None
 
     def data_received(self, data: bytes) -> None:
-        counting = self._head_bytes is not None
+        if self._refusal is not None or self._linger is not None:
+            return  # refused: what follows is read and dropped until the connection closes
+        idle, begun = not self._in_message, self._begun
         super().data_received(data)
-        if self._head_bytes is None:
+        if self._head_bytes is None:  # no head left unfinished by this read
+            if not self._in_message and self._idle_without_timer():
+                # Bytes between requests (a lone CRLF, which the parser skips) stopped
+                # uvicorn's keep-alive timer: the next head's clock starts now.
+                self._start_head_timer()
             return
-        if counting:
+        if self._begun == begun:  # the whole read is more of the head
             self._head_bytes += len(data)
+        elif idle and self._begun == begun + 1:  # it began the read (after CRLFs at most)
+            self._head_bytes = len(data)
+        # Otherwise it began after another request's end in this read: where is not known, so
+        # it is counted from the next read (at most one read more than the limit).
         if self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
             self._refuse(431, "Request Header Fields Too Large", f"{MAX_HEAD_BYTES} bytes")
 
+    def _idle_without_timer(self) -> bool:
+        return (
+            self._head_timer is None
+            and self.timeout_keep_alive_task is None
+            and not self._responding()
+            and not self.transport.is_closing()
+        )
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._begun += 1
+        self._in_message = True
         self._head_bytes = 0
         if self._head_timer is None:  # a kept-alive connection's next request
             self._start_head_timer()
@@ -108,8 +134,19 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         self._stop_head_timer()
         super().on_headers_complete()
 
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._refusal is not None and not self._responding():
+            self._refuse(*self._refusal)
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
+        if self._linger is not None:
+            self._linger.cancel()
         super().connection_lost(exc)
 
     def _head_too_slow(self) -> None:
@@ -125,17 +162,26 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         return self.cycle is not None and not self.cycle.response_complete
 
     def _refuse(self, status: int, reason: str, limit: str) -> None:
-        """Answer ``status`` naming the limit (unless another response is being sent, which
-        the answer would cut into), and close the connection."""
+        """Answer ``status`` naming the limit and close the connection; while another response
+        is being sent (pipelining), stop reading and answer once it and those queued before
+        this head are sent."""
         self._head_bytes = None
         self._stop_head_timer()
-        if not self._responding():
-            body = f'{{"detail": "The request line and headers must arrive within {limit}."}}'
-            self.transport.write(
-                f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
-                f"content-length: {len(body)}\r\nconnection: close\r\n\r\n{body}".encode()
-            )
-        self.transport.close()
+        if self._responding() or self.pipeline:
+            self._refusal = (status, reason, limit)
+            return
+        self._refusal = None
+        body = f'{{"detail": "The request line and headers must arrive within {limit}."}}'
+        joined: JoinedWrites = self.transport  # type: ignore[assignment]
+        joined.write(
+            f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n{body}".encode()
+        )
+        joined.flush()
+        # Closed at once, a socket with unread input is reset, and the client may lose the
+        # answer: send the end of the stream, drop what still comes, and close after a while.
+        joined.write_eof()
+        self._linger = self.loop.call_later(LINGER_SECONDS, joined.close)
 
     def handle_websocket_upgrade(self) -> None:
         joined: JoinedWrites = self.transport  # type: ignore[assignment]

@@ -13,11 +13,17 @@ is handed to Django with its length, as a file in the scope (``config.wsgi_threa
 
 The limits per path are ``settings.REQUEST_BODY_LIMITS`` (longest matching prefix), and
 ``MAX_REQUEST_BYTES`` for every other path.
+
+A request whose ``Content-Type`` names a charset other than UTF-8 is answered 415 here too
+(:func:`refused_charset`): Django looks a declared charset up as a Python codec and decodes the
+query string with it while it builds the request, so ``charset=zlib`` was a 500 on any URL
+with a query.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import io
 import json
@@ -25,6 +31,7 @@ import tempfile
 from typing import IO
 
 from django.conf import settings
+from django.utils.http import parse_header_parameters
 
 from config import disconnect
 from config.wsgi_threads import BODY_KEY
@@ -38,12 +45,34 @@ def body_limit(path: str) -> int:
     return limit
 
 
+def refused_charset(content_type: str) -> str | None:
+    """Why a request with this ``Content-Type`` is refused for its charset, or None.
+
+    Every request TradePulse reads is UTF-8 text (JSON is UTF-8, RFC 8259); a declared
+    ``charset`` is otherwise looked up as a Python codec, which may be no text encoding at all.
+    """
+    charset = parse_header_parameters(content_type)[1].get("charset")
+    if charset is None:
+        return None
+    try:
+        if codecs.lookup(charset).name == "utf-8":
+            return None
+    except LookupError:
+        pass
+    return f"charset={charset:.40} is not supported; send the request as UTF-8."
+
+
 async def send_413(send, limit: int) -> None:
-    body = json.dumps({"detail": f"Request body is larger than {limit} bytes."}).encode()
+    await _send_json(send, 413, {"detail": f"Request body is larger than {limit} bytes."})
+
+
+async def _send_json(send, status: int, content: dict) -> None:
+    """An answer sent before the request's body is read: the connection is closed after it."""
+    body = json.dumps(content).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -74,7 +103,10 @@ class RequestBodyLimit:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 declared = value
-                break
+            elif name == b"content-type" and b"charset" in value.lower():
+                refusal = refused_charset(value.decode("latin-1"))
+                if refusal is not None:
+                    return await _send_json(send, 415, {"detail": refusal})
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             return await send_413(send, limit)
 

@@ -6,6 +6,7 @@ uvicorn flags, with a 1 s timeout."""
 from __future__ import annotations
 
 import json
+import re
 import select
 import socket
 import time
@@ -58,6 +59,42 @@ def test_headers_past_64_kib_are_a_431_and_the_connection_is_closed(app):
     assert "Traceback" not in app.log()
 
 
+def test_a_head_past_64_kib_in_one_read_is_a_431_too(app):
+    head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 100_000
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        sock.sendall(head)  # the head's end never comes: only its size can end it
+        response, waited = read_until_closed(sock)
+    assert status_and_body(response)[0] == 431
+    assert waited < TIMEOUT * 0.9  # refused for its size, before the timeout
+
+
+def test_pipelined_requests_after_a_large_body_are_all_answered(app):
+    body = json.dumps({"username": "alice", "password": "x" * 100_000}).encode()
+    first = (
+        b"POST /api/auth/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    second = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        sock.sendall(first[:20])
+        time.sleep(0.2)
+        # The rest of the first head, its body and most of the next head in one read: the
+        # next head is not charged for the body before it.
+        sock.sendall(first[20:] + body + second)
+        time.sleep(0.2)
+        sock.sendall(b"\r\n")
+        response, _ = read_until_closed(sock)
+    assert [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", response)] == [400, 200]
+
+
+def test_a_431_waits_for_the_response_in_progress(app):
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        sock.sendall(request + b"GET /healthz HTTP/1.1\r\nX-Big: " + b"a" * 200_000)
+        response, _ = read_until_closed(sock)
+    assert [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", response)] == [200, 431]
+
+
 def test_a_head_that_stops_arriving_is_a_408_after_the_timeout(app):
     with socket.create_connection(("127.0.0.1", app.port)) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
@@ -90,6 +127,28 @@ def test_a_kept_alive_connections_next_head_has_its_own_clock(app):
         response, waited = read_until_closed(sock)
     assert status_and_body(response)[0] == 408
     assert TIMEOUT * 0.5 < waited < TIMEOUT + 5
+
+
+def test_bytes_between_requests_do_not_hold_a_kept_alive_connection(app):
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        sock.settimeout(10)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        sock.sendall(b"\r\n")  # skipped by the parser; it stopped the keep-alive timer
+        response, waited = read_until_closed(sock)
+    assert status_and_body(response)[0] == 408
+    assert waited < TIMEOUT + 5
+
+
+def test_a_charset_that_is_no_text_encoding_is_a_415_on_any_url(app):
+    status, headers, content = app.request(
+        "GET", "/healthz?x=1", headers={"Content-Type": "application/json; charset=zlib"}
+    )
+    assert status == 415
+    assert json.loads(content) == {
+        "detail": "charset=zlib is not supported; send the request as UTF-8."
+    }
+    assert "Traceback" not in app.log()
 
 
 def test_a_large_body_after_a_small_head_is_read_as_usual(app):
