@@ -8,11 +8,12 @@ and written at the end of that turn. A response whose body follows its start at 
 Django response but a stream) leaves in one write; a stream still leaves chunk by chunk, each
 at the end of the turn that produced it. WebSocket connections get the socket itself.
 
-The request head is bounded, as a proxy in front would bound it: its line and headers must
-come within ``MAX_HEAD_BYTES`` (past them: 431) and within ``settings.HTTP_HEAD_TIMEOUT``
-seconds of the connection opening, or of the request's first byte on a kept-alive connection
-(past them: 408). Either way the connection is closed: a client cannot hold one open by never
-finishing its headers, nor make the parser keep megabytes of them.
+Reading a request is bounded, as a proxy in front would bound it: its line and headers must
+come within ``MAX_HEAD_BYTES`` (past them: 431) and within ``settings.HTTP_READ_TIMEOUT``
+seconds of the connection opening, or of the request's first byte on a kept-alive connection,
+and its body may not pause for longer than that (past them: 408). Either way the connection
+is closed: a client cannot hold one open by never finishing its request, nor make the parser
+keep megabytes of headers.
 
 ``make run`` and ``make run-scaled`` pass ``--http config.http_protocol:HttpToolsProtocol``.
 """
@@ -20,6 +21,7 @@ finishing its headers, nor make the parser keep megabytes of them.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from django.conf import settings
@@ -76,17 +78,20 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         super().connection_made(transport)
         self.transport = JoinedWrites(transport, self.loop)  # type: ignore[assignment]
         # Bytes of the unfinished head, None between heads; messages begun; whether a message
-        # (head or body) is being read; a refusal waiting for the response being sent.
+        # (head or body) is being read; a refusal waiting for the response being sent; the
+        # close after a refusal; the head's deadline; the body's pause limit; a WebSocket.
         self._head_bytes: int | None = None
         self._begun = 0
         self._in_message = False
         self._refusal: tuple[int, str, str] | None = None
         self._linger: asyncio.TimerHandle | None = None
         self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._upgraded = False
         self._start_head_timer()
 
     def _start_head_timer(self) -> None:
-        self._head_timer = self.loop.call_later(settings.HTTP_HEAD_TIMEOUT, self._head_too_slow)
+        self._head_timer = self.loop.call_later(settings.HTTP_READ_TIMEOUT, self._head_too_slow)
 
     def _stop_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -98,8 +103,16 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
             return  # refused: what follows is read and dropped until the connection closes
         idle, begun = not self._in_message, self._begun
         super().data_received(data)
+        if self._upgraded:  # a WebSocket now: its own protocol reads it
+            return
         if self._head_bytes is None:  # no head left unfinished by this read
-            if not self._in_message and self._idle_without_timer():
+            if self._in_message:
+                # A body still to come: it may pause for HTTP_READ_TIMEOUT at most.
+                self._stop_body_timer()
+                self._body_timer = self.loop.call_later(
+                    settings.HTTP_READ_TIMEOUT, self._body_too_slow
+                )
+            elif self._idle_without_timer():
                 # Bytes between requests (a lone CRLF, which the parser skips) stopped
                 # uvicorn's keep-alive timer: the next head's clock starts now.
                 self._start_head_timer()
@@ -136,7 +149,31 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._in_message = False
+        self._stop_body_timer()
         super().on_message_complete()
+
+    def _stop_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_too_slow(self) -> None:
+        self._body_timer = None
+        cycle = self.cycle
+        if self.transport.is_closing() or cycle is None or not self._in_message:
+            return
+        # The application stops waiting for the body (it reads a disconnect).
+        cycle.disconnected = True
+        cycle.message_event.set()
+        if cycle.response_started or self.pipeline:  # an answer is on its way: no other
+            self.transport.close()
+            return
+        self._answer_and_close(
+            408,
+            "Request Timeout",
+            f"The request body must keep arriving: none came for "
+            f"{settings.HTTP_READ_TIMEOUT:g} seconds.",
+        )
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -145,25 +182,26 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
+        self._stop_body_timer()
         if self._linger is not None:
             self._linger.cancel()
         super().connection_lost(exc)
 
     def _head_too_slow(self) -> None:
         self._head_timer = None
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self._upgraded:
             return
         if self._responding():  # a pipelined head: its clock starts when the answer is sent
             self._start_head_timer()
             return
-        self._refuse(408, "Request Timeout", f"{settings.HTTP_HEAD_TIMEOUT:g} seconds")
+        self._refuse(408, "Request Timeout", f"{settings.HTTP_READ_TIMEOUT:g} seconds")
 
     def _responding(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
 
     def _refuse(self, status: int, reason: str, limit: str) -> None:
         """Answer ``status`` naming the limit and close the connection; while another response
-        is being sent (pipelining), stop reading and answer once it and those queued before
+        is being sent (pipelining), drop what comes and answer once it and those queued before
         this head are sent."""
         self._head_bytes = None
         self._stop_head_timer()
@@ -171,7 +209,12 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
             self._refusal = (status, reason, limit)
             return
         self._refusal = None
-        body = f'{{"detail": "The request line and headers must arrive within {limit}."}}'
+        self._answer_and_close(
+            status, reason, f"The request line and headers must arrive within {limit}."
+        )
+
+    def _answer_and_close(self, status: int, reason: str, detail: str) -> None:
+        body = json.dumps({"detail": detail})
         joined: JoinedWrites = self.transport  # type: ignore[assignment]
         joined.write(
             f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
@@ -184,6 +227,7 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         self._linger = self.loop.call_later(LINGER_SECONDS, joined.close)
 
     def handle_websocket_upgrade(self) -> None:
+        self._upgraded = True
         joined: JoinedWrites = self.transport  # type: ignore[assignment]
         joined.flush()
         self.transport = joined._transport

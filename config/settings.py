@@ -165,17 +165,17 @@ if not 0 < GIL_SWITCH_INTERVAL_MS <= 1000:
         f"got {GIL_SWITCH_INTERVAL_MS!r}"
     )
 # A request's line and headers must arrive within this many seconds of the connection opening
-# (or of its first byte, on a kept-alive connection) and within 64 KiB; otherwise the server
-# answers 408 or 431 and closes the connection (config/http_protocol.py).
-_head_timeout = env.str("HTTP_HEAD_TIMEOUT", default="30")
+# (or of its first byte, on a kept-alive connection), and its body may not pause for longer;
+# otherwise the server answers 408 and closes the connection (config/http_protocol.py).
+_read_timeout = env.str("HTTP_READ_TIMEOUT", default="30")
 try:
-    HTTP_HEAD_TIMEOUT = float(_head_timeout)
+    HTTP_READ_TIMEOUT = float(_read_timeout)
 except ValueError:
-    HTTP_HEAD_TIMEOUT = float("nan")  # refused below, with the variable's name
-if not 0 < HTTP_HEAD_TIMEOUT <= 3600:
+    HTTP_READ_TIMEOUT = float("nan")  # refused below, with the variable's name
+if not 0 < HTTP_READ_TIMEOUT <= 3600:
     raise ImproperlyConfigured(
-        f"HTTP_HEAD_TIMEOUT must be a number of seconds above 0 and at most 3600, "
-        f"got {_head_timeout!r}"
+        f"HTTP_READ_TIMEOUT must be a number of seconds above 0 and at most 3600, "
+        f"got {_read_timeout!r}"
     )
 # Requests that start running at once in a web process (2: one runs Python while the other
 # waits for the database); the others wait their turn on the event loop. A request gives its

@@ -95,7 +95,7 @@ def test_a_bad_switch_interval_stops_the_start_with_its_name(value):
     ("name", "value"),
     [
         *(("API_TOKEN_CACHE_SECONDS", value) for value in ("-1", "soon", "1.5")),
-        *(("HTTP_HEAD_TIMEOUT", value) for value in ("0", "-1", "4000", "never")),
+        *(("HTTP_READ_TIMEOUT", value) for value in ("0", "-1", "4000", "never")),
     ],
 )
 def test_a_bad_duration_stops_the_start_with_its_name(name, value):

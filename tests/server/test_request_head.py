@@ -1,7 +1,7 @@
-"""A request's line and headers are bounded in size (64 KiB: 431) and in time
-(``HTTP_HEAD_TIMEOUT``: 408), and the connection is then closed; a client cannot hold a
-connection by never finishing its headers (config/http_protocol.py). Served by ``make run``'s
-uvicorn flags, with a 1 s timeout."""
+"""Reading a request is bounded: its line and headers in size (64 KiB: 431) and in time, its
+body in how long it may pause (``HTTP_READ_TIMEOUT``: 408), and the connection is then closed;
+a client cannot hold a connection by never finishing its request (config/http_protocol.py).
+Served by ``make run``'s uvicorn flags, with a 1 s timeout."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ TIMEOUT = 1.0
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("head")
-    with serving(base_env(tmp, HTTP_HEAD_TIMEOUT=str(TIMEOUT)), tmp / "uvicorn.log") as served:
+    with serving(base_env(tmp, HTTP_READ_TIMEOUT=str(TIMEOUT)), tmp / "uvicorn.log") as served:
         yield served
 
 
@@ -149,6 +149,46 @@ def test_a_charset_that_is_no_text_encoding_is_a_415_on_any_url(app):
         "detail": "charset=zlib is not supported; send the request as UTF-8."
     }
     assert "Traceback" not in app.log()
+
+
+LOGIN_HEAD = (
+    b"POST /api/auth/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+)
+
+
+def test_a_body_that_stops_arriving_is_a_408_after_the_timeout(app):
+    body = json.dumps({"username": "alice", "password": "x" * 50}).encode()
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        sock.sendall(LOGIN_HEAD % len(body) + body[:10])
+        response, waited = read_until_closed(sock)
+    status, content = status_and_body(response)
+    assert status == 408
+    assert f"none came for {TIMEOUT:g} seconds" in content["detail"]
+    assert TIMEOUT * 0.5 < waited < TIMEOUT + 5
+    assert app.request("GET", "/healthz")[0] == 200
+    assert "Traceback" not in app.log()
+
+
+def test_a_body_that_keeps_arriving_slowly_is_read_whole(app):
+    body = json.dumps({"username": "alice", "password": "x" * 50}).encode()
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        sock.sendall(LOGIN_HEAD % len(body))
+        for start in range(0, len(body), 10):  # 3.5 timeouts in all, never one without a byte
+            time.sleep(TIMEOUT / 2)
+            sock.sendall(body[start : start + 10])
+        sock.settimeout(10)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 401 ")  # the wrong password, not the pace
+
+
+def test_a_quiet_websocket_is_not_timed_out(app):
+    from websockets.sync.client import connect
+
+    address = f"127.0.0.1:{app.port}"
+    with connect(f"ws://{address}/ws/stocks/MSFT/", origin=f"http://{address}") as ws:
+        time.sleep(TIMEOUT * 2.5)
+        assert ws.ping().wait(5)  # raises ConnectionClosed had the server closed it
 
 
 def test_a_large_body_after_a_small_head_is_read_as_usual(app):
