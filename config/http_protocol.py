@@ -84,6 +84,7 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         self._begun = 0
         self._in_message = False
         self._refusal: tuple[int, str, str] | None = None
+        self._refused = False
         self._linger: asyncio.TimerHandle | None = None
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
@@ -99,7 +100,7 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
             self._head_timer = None
 
     def data_received(self, data: bytes) -> None:
-        if self._refusal is not None or self._linger is not None:
+        if self._refusal is not None or self._refused:
             return  # refused: what follows is read and dropped until the connection closes
         idle, begun = not self._in_message, self._begun
         super().data_received(data)
@@ -162,10 +163,15 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         cycle = self.cycle
         if self.transport.is_closing() or cycle is None or not self._in_message:
             return
+        if self.flow.read_paused or self.pipeline:
+            # The server is not reading (a pipelined request waits for the response before
+            # it, or the application has not taken what came): the pause is not the client's.
+            self._body_timer = self.loop.call_later(settings.HTTP_READ_TIMEOUT, self._body_too_slow)
+            return
         # The application stops waiting for the body (it reads a disconnect).
         cycle.disconnected = True
         cycle.message_event.set()
-        if cycle.response_started or self.pipeline:  # an answer is on its way: no other
+        if cycle.response_started:  # its answer is already on its way
             self.transport.close()
             return
         self._answer_and_close(
@@ -221,10 +227,20 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
             f"content-length: {len(body)}\r\nconnection: close\r\n\r\n{body}".encode()
         )
         joined.flush()
+        self._refused = True
+        if not joined.can_write_eof():  # TLS: closed at once
+            joined.close()
+            return
         # Closed at once, a socket with unread input is reset, and the client may lose the
         # answer: send the end of the stream, drop what still comes, and close after a while.
         joined.write_eof()
         self._linger = self.loop.call_later(LINGER_SECONDS, joined.close)
+
+    def shutdown(self) -> None:
+        if self._refused:  # answered already: no need to linger through a shutdown
+            self.transport.close()
+            return
+        super().shutdown()
 
     def handle_websocket_upgrade(self) -> None:
         self._upgraded = True
