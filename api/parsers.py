@@ -4,7 +4,6 @@ import codecs
 import json
 from decimal import Decimal
 
-from django.utils.http import parse_header_parameters
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser, MultiPartParser
 
@@ -41,8 +40,8 @@ class UnsupportedCharset(UnsupportedMediaType):
     detail says so, where another 415 names the accepted types."""
 
 
-def require_utf8(media_type: str | None) -> str:
-    """The body's charset: UTF-8 in one of its spellings. Any other is a 415 naming it.
+def require_utf8(media_type: str | None) -> None:
+    """A body in any charset but UTF-8 (in one of its spellings) is a 415 naming it.
 
     The server refuses these before Django reads the request (config/request_limits.py); a
     request made in-process (tests, the shell) meets the same rule here.
@@ -50,7 +49,6 @@ def require_utf8(media_type: str | None) -> str:
     refusal = refused_charset(media_type or "")
     if refusal is not None:
         raise UnsupportedCharset(media_type or "", detail=refusal)
-    return parse_header_parameters(media_type or "")[1].get("charset") or "utf-8"
 
 
 class DecimalJSONParser(JSONParser):
@@ -61,10 +59,10 @@ class DecimalJSONParser(JSONParser):
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
-        encoding = require_utf8(media_type)
+        require_utf8(media_type)
         too_deep = ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
         try:
-            decoded = codecs.getreader(encoding)(stream)
+            decoded = codecs.getreader("utf-8")(stream)
             data = json.load(decoded, parse_float=Decimal, parse_constant=_refuse_constant)
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None

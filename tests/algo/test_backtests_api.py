@@ -104,25 +104,22 @@ def test_bad_parameters_are_a_400_naming_the_field(api, payload, field):
     assert list(response.json()) == [field]
 
 
-def test_a_bad_csv_is_a_400_naming_the_file_and_the_row(api):
-    text = "Date,Open,High,Low,Close\n2024-01-01,1,2,0.5,1.5\n2024-01-02,1,2,0.5,\n"
+@pytest.mark.parametrize(
+    ("name", "second_row", "problem"),
+    [
+        ("mine.csv", "2024-01-02,1,2,0.5,", "Close is missing"),
+        # 1e308 is a finite float, but a backtest's equity and its plot's axes overflow on it.
+        ("huge.csv", "2024-01-02,1e308,1e308,1e308,1e308", "Open (1e+308) is not below 1e+12"),
+    ],
+)
+def test_a_bad_csv_is_a_400_naming_the_file_and_the_row(api, name, second_row, problem):
+    text = f"Date,Open,High,Low,Close\n2024-01-01,1,2,0.5,1.5\n{second_row}\n"
     upload = io.BytesIO(text.encode())
-    upload.name = "mine.csv"
+    upload.name = name
     response = api.post("/api/backtests/", {"file": upload}, format="multipart")
     assert response.status_code == 400
     message = response.json()["file"][0]
-    assert message.startswith("mine.csv: row 2") and "Close is missing" in message
-
-
-def test_prices_past_the_ledgers_bound_are_a_400_naming_the_row(api):
-    # 1e308 is a finite float, but a backtest's equity and its plot's axes overflow on it.
-    text = "Date,Open,High,Low,Close\n2024-01-01,1,2,0.5,1.5\n2024-01-02,1e308,1e308,1e308,1e308\n"
-    upload = io.BytesIO(text.encode())
-    upload.name = "huge.csv"
-    response = api.post("/api/backtests/", {"file": upload}, format="multipart")
-    assert response.status_code == 400
-    message = response.json()["file"][0]
-    assert message.startswith("huge.csv: row 2") and "Open (1e+308) is not below 1e+12" in message
+    assert message.startswith(f"{name}: row 2") and problem in message
 
 
 def test_an_unreachable_yahoo_is_a_502_with_the_reason(api, offline_yahoo):
