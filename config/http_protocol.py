@@ -8,8 +8,9 @@ and written at the end of that turn. A response whose body follows its start at 
 Django response but a stream) leaves in one write; a stream still leaves chunk by chunk, each
 at the end of the turn that produced it. WebSocket connections get the socket itself.
 
-Reading a request is bounded, as a proxy in front would bound it: its line and headers must
-come within ``MAX_HEAD_BYTES`` (past them: 431) and within ``settings.HTTP_READ_TIMEOUT``
+Reading a request is bounded, as a proxy in front would bound it: its URL must take at most
+``MAX_URL_BYTES`` (past them: 414), its line and headers ``MAX_HEAD_BYTES`` (past them: 431),
+and they must come within ``settings.HTTP_READ_TIMEOUT``
 seconds of the connection opening, or of the request's first byte on a kept-alive connection,
 and its body may not pause for longer than that (past them: 408). Either way the connection
 is closed: a client cannot hold one open by never finishing its request, nor make the parser
@@ -30,8 +31,15 @@ from uvicorn.protocols.http import httptools_impl
 #: The most bytes a request's line and headers may take (nginx's default buffers: 4 x 8 KiB;
 #: a browser's request head is 1-2 KiB).
 MAX_HEAD_BYTES = 65536
+#: The longest URL (nginx's and Apache's default limit of a request line).
+MAX_URL_BYTES = 8192
 #: How long a refused connection is still read (and what comes dropped) before it is closed.
 LINGER_SECONDS = 5.0
+
+
+class _Refused(Exception):
+    """Raised in a parser callback to stop the parser: ``send_400_response``, which uvicorn
+    calls on any parser error, answers the refusal recorded before it instead."""
 
 
 class JoinedWrites:
@@ -84,6 +92,7 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         self._begun = 0
         self._in_message = False
         self._refusal: tuple[int, str, str] | None = None
+        self._parse_refusal: tuple[int, str, str] | None = None
         self._refused = False
         self._linger: asyncio.TimerHandle | None = None
         self._head_timer: asyncio.TimerHandle | None = None
@@ -125,7 +134,32 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         # Otherwise it began after another request's end in this read: where is not known, so
         # it is counted from the next read (at most one read more than the limit).
         if self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
-            self._refuse(431, "Request Header Fields Too Large", f"{MAX_HEAD_BYTES} bytes")
+            self._refuse(*self._head_too_large())
+
+    @staticmethod
+    def _head_too_large() -> tuple[int, str, str]:
+        return (
+            431,
+            "Request Header Fields Too Large",
+            f"The request line and headers must arrive within {MAX_HEAD_BYTES} bytes.",
+        )
+
+    def on_url(self, url: bytes) -> None:
+        if len(self.url) + len(url) > MAX_URL_BYTES:
+            self._parse_refusal = (
+                414,
+                "URI Too Long",
+                f"The URL (path and query) must be at most {MAX_URL_BYTES} bytes.",
+            )
+            raise _Refused
+        super().on_url(url)
+
+    def send_400_response(self, msg: str) -> None:
+        refusal, self._parse_refusal = self._parse_refusal, None
+        if refusal is None:
+            super().send_400_response(msg)
+        else:
+            self._refuse(*refusal)
 
     def _idle_without_timer(self) -> bool:
         return (
@@ -146,6 +180,11 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._head_bytes = None
         self._stop_head_timer()
+        # A head may end in the read that took it past the limit: measured whole here.
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > MAX_HEAD_BYTES:
+            self._parse_refusal = self._head_too_large()
+            raise _Refused
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
@@ -200,24 +239,27 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         if self._responding():  # a pipelined head: its clock starts when the answer is sent
             self._start_head_timer()
             return
-        self._refuse(408, "Request Timeout", f"{settings.HTTP_READ_TIMEOUT:g} seconds")
+        self._refuse(
+            408,
+            "Request Timeout",
+            f"The request line and headers must arrive within "
+            f"{settings.HTTP_READ_TIMEOUT:g} seconds.",
+        )
 
     def _responding(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
 
-    def _refuse(self, status: int, reason: str, limit: str) -> None:
-        """Answer ``status`` naming the limit and close the connection; while another response
+    def _refuse(self, status: int, reason: str, detail: str) -> None:
+        """Answer ``status`` with ``detail`` (naming the limit) and close the connection; while another response
         is being sent (pipelining), drop what comes and answer once it and those queued before
         this head are sent."""
         self._head_bytes = None
         self._stop_head_timer()
         if self._responding() or self.pipeline:
-            self._refusal = (status, reason, limit)
+            self._refusal = (status, reason, detail)
             return
         self._refusal = None
-        self._answer_and_close(
-            status, reason, f"The request line and headers must arrive within {limit}."
-        )
+        self._answer_and_close(status, reason, detail)
 
     def _answer_and_close(self, status: int, reason: str, detail: str) -> None:
         body = json.dumps({"detail": detail})

@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A query parameter the OpenAPI document does not declare, or one given twice, is a 400.
+    "api.query_params.DeclaredQueryParamsMiddleware",
     # Turns a locked-out login into a 429 (api/lockout.py); last, as django-axes requires.
     "axes.middleware.AxesMiddleware",
 ]

@@ -19,14 +19,18 @@ def settle() -> None:
     Python; by default for up to 5 ms, during which its next query is not sent.
     ``GIL_SWITCH_INTERVAL_MS`` (1) shortens that wait (BENCHMARKS.md).
 
-    Web processes remember token checks (``api.token_cache``); other processes do not.
+    Web processes remember token checks (``api.token_cache``); other processes do not. The
+    query parameters each operation declares (``api.query_params``) are read from the OpenAPI
+    document now, not on the first request.
     """
     from django.conf import settings
     from django.urls import get_resolver
 
+    from api.query_params import declared
     from api.token_cache import cache as token_cache
 
     get_resolver().url_patterns  # noqa: B018 - imports every URLconf and view module
+    declared()
     gc.collect()
     gc.freeze()
     sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_MS / 1000)

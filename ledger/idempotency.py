@@ -2,7 +2,8 @@
 
 Contract: the first request with a key reserves it (committed at once, so a concurrent retry
 sees it), runs, and stores its response in the same transaction as its writes. A retry with the
-same key and body replays the stored response; with another body it is refused (422); while the
+same key and body replays the stored response (its JSON kept as text: the same keys in the
+same order); with another body it is refused (422); while the
 first is still running it is refused (409). Keys are per user and expire after the TTL.
 """
 
@@ -98,7 +99,7 @@ def reserve(*, owner, key: str, request_hash: str) -> IdempotencyKey | Replay:
             )
         if existing.state == IdempotencyKey.State.RUNNING:
             raise KeyInUse("A request with this Idempotency-Key is still being processed.")
-        return Replay(status=existing.response_status, body=existing.response_body)
+        return Replay(status=existing.response_status, body=json.loads(existing.response_body))
     raise KeyInUse("A request with this Idempotency-Key is still being processed.")
 
 
@@ -106,7 +107,7 @@ def complete(record: IdempotencyKey, *, status: int, body: Any) -> None:
     """Store the response; call inside the transaction that made the request's writes."""
     record.state = IdempotencyKey.State.DONE
     record.response_status = status
-    record.response_body = body
+    record.response_body = json.dumps(body)
     record.save(update_fields=["state", "response_status", "response_body"])
 
 

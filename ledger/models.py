@@ -79,7 +79,9 @@ class IdempotencyKey(models.Model):
     request_hash = models.CharField(max_length=64)
     state = models.CharField(max_length=8, choices=State.choices, default=State.RUNNING)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
+    # The response's JSON as text: PostgreSQL's jsonb would reorder its keys, and a replay
+    # must read as the first answer did.
+    response_body = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -108,7 +108,12 @@ class TradeViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="List trades (newest first, cursor pages; CSV with Accept: text/csv)",
         operation_id="trades_list",
-        responses={200: TradeSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR},
+        # Both keyed by media type: drf-spectacular reads the first key (sorted as text) as
+        # the list's own response, and only a list's gets its filters and paging parameters.
+        responses={
+            (200, "application/json"): TradeSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
     )
     def list(self, request):
         # The filters are checked first; the owner's trades are filtered through the ORM only

@@ -26,6 +26,24 @@ def test_a_body_without_content_type_is_415_not_field_required(api):
     assert "application/json" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("content_type", ["*/*", "application/*", "*/json", "*/*; charset=utf-8"])
+def test_a_wildcard_content_type_is_415_not_read_as_json(api, content_type):
+    body = json.dumps(
+        {
+            "ticker": "AAPL",
+            "side": "buy",
+            "price": "1",
+            "quantity": "1",
+            "timestamp": "2025-01-20T14:30:00Z",
+        }
+    )
+    response = api.generic("POST", "/api/trades/", body, content_type=content_type)
+    assert response.status_code == 415
+    assert content_type in response.json()["detail"]
+    assert response.json()["accepted"] == ["application/json"]
+    assert not Trade.objects.exists()
+
+
 @pytest.mark.parametrize("charset", ["zlib", "rot13", "hex", "utf-16", "latin-1", "no-such"])
 def test_a_json_body_in_any_charset_but_utf8_is_a_415_naming_it(api, charset):
     body = json.dumps({"ticker": "AAPL", "side": "buy", "price": "1", "quantity": "1"})

@@ -18,7 +18,7 @@ def test_retry_with_same_key_and_body_replays_and_creates_nothing(api):
     first = post(api)
     second = post(api)
     assert first.status_code == second.status_code == 201
-    assert second.json() == first.json()
+    assert second.content == first.content  # the same bytes, keys in the same order
     assert second["Idempotent-Replayed"] == "true"
     assert Trade.objects.count() == 1
 
@@ -69,7 +69,7 @@ def test_bulk_honours_idempotency(api):
     first = post(api, items, url="/api/trades/bulk/")
     second = post(api, items, url="/api/trades/bulk/")
     assert first.status_code == second.status_code == 201
-    assert second.json() == first.json()
+    assert second.content == first.content
     assert Trade.objects.count() == 2
     assert post(api, items[:1], url="/api/trades/bulk/").status_code == 422
 

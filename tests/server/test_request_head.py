@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from config.http_protocol import MAX_HEAD_BYTES
+from config.http_protocol import MAX_HEAD_BYTES, MAX_URL_BYTES
 from tests.support.servers import base_env, serving
 
 pytestmark = pytest.mark.slow
@@ -69,6 +69,34 @@ def test_a_head_past_64_kib_in_one_read_is_a_431_too(app):
         response, waited = read_until_closed(sock)
     assert status_and_body(response)[0] == 431
     assert waited < TIMEOUT * 0.9  # refused for its size, before the timeout
+
+
+def test_a_whole_head_past_64_kib_in_one_read_is_a_431(app):
+    head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        sock.sendall(head)
+        response, _ = read_until_closed(sock)
+    status, body = status_and_body(response)
+    assert status == 431
+    assert f"{MAX_HEAD_BYTES} bytes" in body["detail"]
+
+
+@pytest.mark.parametrize("length", [MAX_URL_BYTES + 1, 70_000])
+def test_a_url_past_8_kib_is_a_414_naming_the_limit(app, length):
+    path = b"/api/trades/?ticker=" + b"A" * (length - len(b"/api/trades/?ticker="))
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        response, _ = read_until_closed(sock)
+    status, body = status_and_body(response)
+    assert status == 414
+    assert body == {"detail": f"The URL (path and query) must be at most {MAX_URL_BYTES} bytes."}
+    assert app.request("GET", "/healthz")[0] == 200  # the server goes on
+    assert "Traceback" not in app.log()
+
+
+def test_a_url_of_8_kib_is_read(app):
+    path = "/api/trades/?ticker=" + "A" * (MAX_URL_BYTES - len("/api/trades/?ticker="))
+    assert app.request("GET", path)[0] == 401  # read and answered by the application
 
 
 def test_pipelined_requests_after_a_large_body_are_all_answered(app):

@@ -1,0 +1,84 @@
+"""Query parameters: an API operation takes those its OpenAPI document declares, each once.
+
+The document (drf-spectacular: a list's filter set and paginator, each view's
+``extend_schema`` parameters) is the one declaration. A parameter it does not list for the
+operation (``?tickr=AAPL``, which would otherwise list every trade), or one given twice
+(``?ticker=AAPL&ticker=MSFT``, of which only one would count), is a 400 naming it, before
+anything else of the request runs, as a body over the limit is a 413 before it is read.
+DRF's format override (``?format=``) is allowed everywhere: the negotiation answers a format a
+view does not have. Views the document leaves out (the document itself, its viewer) are not
+checked.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+
+from django.http import JsonResponse
+from rest_framework.settings import api_settings
+
+from api.errors import shorten
+
+_generating = threading.Lock()
+
+
+@cache
+def declared() -> dict[tuple[type, str], tuple[str, frozenset[str]]]:
+    """``(view class, action or method) -> (operation, query parameter names)`` for every
+    operation of the document; an action is a viewset's (``list``), a method an APIView's
+    (``get``)."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    generator = SchemaGenerator()
+    with _generating:  # the generator keeps some state in its module: one at a time
+        schema = generator.get_schema(request=None, public=True)
+    found = {}
+    for path, _regex, method, callback in generator.endpoints:
+        # The document's path, as the generator writes it ({pk} becomes {id}).
+        path = generator.coerce_path(path, method, generator.create_view(callback, method))
+        operation = schema["paths"].get(path, {}).get(method.lower())
+        if operation is None:
+            continue
+        names = {p["name"] for p in operation.get("parameters", ()) if p["in"] == "query"}
+        names.add(api_settings.URL_FORMAT_OVERRIDE)
+        actions = getattr(callback, "actions", None)
+        key = actions[method.lower()] if actions else method.lower()
+        found[(callback.cls, key)] = (f"{method} {path}", frozenset(names))
+    return found
+
+
+def refusals(query, operation: str, allowed: frozenset[str]) -> dict[str, list[str]]:
+    """What is wrong with ``query`` (a ``QueryDict``) for ``operation``, by parameter."""
+    errors = {}
+    for name, values in query.lists():
+        if name not in allowed:
+            takes = ", ".join(sorted(allowed))
+            errors[shorten(name)] = [f"Unknown parameter: {operation} takes {takes}."]
+        elif len(values) > 1:
+            errors[name] = [f"Given {len(values)} times; give it once."]
+    return errors
+
+
+class DeclaredQueryParamsMiddleware:
+    """Answers a query the document does not declare with a 400 naming each parameter."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not request.META.get("QUERY_STRING"):
+            return None
+        view_class = getattr(view_func, "cls", None)
+        if view_class is None:
+            return None
+        method = "get" if request.method == "HEAD" else request.method.lower()
+        actions = getattr(view_func, "actions", None)
+        entry = declared().get((view_class, actions.get(method) if actions else method))
+        if entry is None:
+            return None
+        errors = refusals(request.GET, *entry)
+        return JsonResponse(errors, status=400) if errors else None
