@@ -1,4 +1,5 @@
-"""Query parameters: an API operation takes those its OpenAPI document declares, each once.
+"""Query parameters: an API operation (``/api/...``) takes those its OpenAPI document declares,
+each once.
 
 The document (drf-spectacular: a list's filter set and paginator, each view's
 ``extend_schema`` parameters) is the one declaration. A parameter it does not list for the
@@ -35,6 +36,8 @@ def declared() -> dict[tuple[type, str], tuple[str, frozenset[str]]]:
         schema = generator.get_schema(request=None, public=True)
     found = {}
     for path, _regex, method, callback in generator.endpoints:
+        if not path.startswith("/api/"):
+            continue  # not TradePulse's API (the benchmarks mount a peer app beside it)
         # The document's path, as the generator writes it ({pk} becomes {id}).
         path = generator.coerce_path(path, method, generator.create_view(callback, method))
         operation = schema["paths"].get(path, {}).get(method.lower())
@@ -70,7 +73,7 @@ class DeclaredQueryParamsMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if not request.META.get("QUERY_STRING"):
+        if not request.META.get("QUERY_STRING") or not request.path_info.startswith("/api/"):
             return None
         view_class = getattr(view_func, "cls", None)
         if view_class is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.pagination import KeysetPagination
+from api.query_params import declared
 from ledger.api.filters import TradeFilter
 from ledger.models import Trade
 from live.api.filters import AlertFilter
@@ -105,3 +106,13 @@ def test_a_huge_parameter_name_is_not_sent_back_whole(api):
 def test_views_outside_the_document_are_not_checked(api):
     response = api.get("/api/schema/?format=json&lang=en")
     assert response.status_code == 200
+
+
+@pytest.mark.urls("bench.ledger_peer")
+def test_apps_mounted_outside_the_api_are_not_checked(api):
+    # The benchmarks' plain DRF peer, whose filters its document cannot see.
+    declared.cache_clear()  # read from this URLconf
+    response = api.get("/peer/trades/?ticker=aapl&page=1")
+    assert response.status_code == 200
+    assert api.get("/api/trades/?tickr=AAPL").status_code == 400
+    declared.cache_clear()
