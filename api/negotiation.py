@@ -18,18 +18,21 @@ DRF would match with the first parser, is a 415.
 
 from __future__ import annotations
 
+import re
+
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.utils.mediatypes import _MediaType
 
+# RFC 9110's qvalue: 0 to 1 with at most three decimals.
+_QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)")
+
 
 def quality(media_type: _MediaType) -> float:
-    """A media range's ``q``, 1 when absent or unreadable, within 0..1."""
-    try:
-        value = float(media_type.params.get("q", 1))
-    except ValueError:
-        return 1.0
-    return min(max(value, 0.0), 1.0) if value == value else 1.0  # NaN reads as absent
+    """A media range's ``q``; 1 when absent or not a qvalue (``q=-1``, ``q=inf``), as DRF
+    reads every range."""
+    value = media_type.params.get("q")
+    return float(value) if value is not None and _QVALUE.fullmatch(value) else 1.0
 
 
 class ContentNegotiation(DefaultContentNegotiation):
@@ -53,14 +56,17 @@ class ContentNegotiation(DefaultContentNegotiation):
         best = None
         for r_index, renderer in enumerate(renderers):
             offered = _MediaType(renderer.media_type)
-            # The renderer's quality is that of its most specific matching range (RFC 9110
-            # 12.5.1), the first such range on a tie.
-            governing = None
-            for c_index, wanted in enumerate(accepts):
-                if offered.match(wanted) and (
-                    governing is None or wanted.precedence > governing[1].precedence
-                ):
-                    governing = (c_index, wanted)
+            matching = [(c, wanted) for c, wanted in enumerate(accepts) if offered.match(wanted)]
+            if offered.precedence == 0 or offered.sub_type == "*":
+                # A renderer of any type (a file's): the best acceptable range it matches.
+                matching = [(c, w) for c, w in matching if quality(w) > 0]
+                governing = min(
+                    matching, key=lambda m: (-quality(m[1]), -m[1].precedence, m[0]), default=None
+                )
+            else:
+                # A renderer's quality is that of its most specific matching range (RFC 9110
+                # 12.5.1), the first such range on a tie.
+                governing = min(matching, key=lambda m: (-m[1].precedence, m[0]), default=None)
             if governing is None or quality(governing[1]) == 0:
                 continue
             c_index, wanted = governing
@@ -80,7 +86,7 @@ class ContentNegotiation(DefaultContentNegotiation):
     def filter_renderers(self, renderers, format):
         found = [renderer for renderer in renderers if renderer.format == format]
         if not found:
-            names = [f"'{renderer.format}'" for renderer in renderers]
+            names = list(dict.fromkeys(f"'{renderer.format}'" for renderer in renderers))
             formats = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
             raise exceptions.ValidationError(
                 {"format": [f"'{format}' is not a format of this endpoint; use {formats}."]}

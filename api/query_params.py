@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from functools import cache
 
+from django.core.exceptions import TooManyFieldsSent
 from django.http import JsonResponse
 from rest_framework.settings import api_settings
 
@@ -51,10 +52,17 @@ def declared() -> dict[tuple[type, str], tuple[str, frozenset[str]]]:
     return found
 
 
+#: At most this many parameters are named in one answer.
+MAX_REPORTED = 10
+
+
 def refusals(query, operation: str, allowed: frozenset[str]) -> dict[str, list[str]]:
-    """What is wrong with ``query`` (a ``QueryDict``) for ``operation``, by parameter."""
-    errors = {}
+    """What is wrong with ``query`` (a ``QueryDict``) for ``operation``, by parameter (the
+    first ``MAX_REPORTED``)."""
+    errors: dict[str, list[str]] = {}
     for name, values in query.lists():
+        if len(errors) == MAX_REPORTED:
+            break
         if name not in allowed:
             takes = ", ".join(sorted(allowed))
             errors[shorten(name)] = [f"Unknown parameter: {operation} takes {takes}."]
@@ -83,5 +91,9 @@ class DeclaredQueryParamsMiddleware:
         entry = declared().get((view_class, actions.get(method) if actions else method))
         if entry is None:
             return None
-        errors = refusals(request.GET, *entry)
+        try:
+            query = request.GET
+        except TooManyFieldsSent:
+            return None  # the API's own handling answers it (400)
+        errors = refusals(query, *entry)
         return JsonResponse(errors, status=400) if errors else None

@@ -113,8 +113,8 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
             return  # refused: what follows is read and dropped until the connection closes
         idle, begun = not self._in_message, self._begun
         super().data_received(data)
-        if self._upgraded:  # a WebSocket now: its own protocol reads it
-            return
+        if self._upgraded or self._refusal is not None or self._refused:
+            return  # a WebSocket now (its own protocol reads it), or refused by the parser
         if self._head_bytes is None:  # no head left unfinished by this read
             if self._in_message:
                 # A body still to come: it may pause for HTTP_READ_TIMEOUT at most.
@@ -255,6 +255,10 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         this head are sent."""
         self._head_bytes = None
         self._stop_head_timer()
+        # Nothing more of this connection is read: no body of the refused request is awaited
+        # (its timer would take a request before it, still running, for a stalled upload).
+        self._in_message = False
+        self._stop_body_timer()
         if self._responding() or self.pipeline:
             self._refusal = (status, reason, detail)
             return

@@ -99,7 +99,10 @@ def reserve(*, owner, key: str, request_hash: str) -> IdempotencyKey | Replay:
             )
         if existing.state == IdempotencyKey.State.RUNNING:
             raise KeyInUse("A request with this Idempotency-Key is still being processed.")
-        return Replay(status=existing.response_status, body=json.loads(existing.response_body))
+        stored = existing.response_body
+        return Replay(
+            status=existing.response_status, body=None if stored is None else json.loads(stored)
+        )
     raise KeyInUse("A request with this Idempotency-Key is still being processed.")
 
 

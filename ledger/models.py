@@ -80,8 +80,9 @@ class IdempotencyKey(models.Model):
     state = models.CharField(max_length=8, choices=State.choices, default=State.RUNNING)
     response_status = models.PositiveSmallIntegerField(null=True)
     # The response's JSON as text: PostgreSQL's jsonb would reorder its keys, and a replay
-    # must read as the first answer did.
-    response_body = models.TextField(blank=True, default="")
+    # must read as the first answer did. NULL until the response is stored (so the migration
+    # to text can be undone: NULL is also what the JSON column held).
+    response_body = models.TextField(null=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

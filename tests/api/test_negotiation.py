@@ -70,6 +70,11 @@ CSV_VIEW = [JSONRenderer(), BrowsableAPIRenderer(), CSVRenderer()]
         ("application/json;q=0", "NotAcceptable"),
         ("application/json;q=abc", ("JSONRenderer", "application/json;q=abc")),
         ("text/csv;q=7", ("CSVRenderer", "text/csv;q=7")),
+        # Not RFC 9110 qvalues: read as absent, as DRF reads every q.
+        ("application/json;q=-1", ("JSONRenderer", "application/json;q=-1")),
+        ("text/csv;q=inf, application/json", ("JSONRenderer", "application/json")),
+        ("text/csv;q=0_0", ("CSVRenderer", "text/csv;q=0_0")),
+        ("text/csv;q=0.000, application/json", ("JSONRenderer", "application/json")),
     ],
 )
 def test_quality_values_come_first(accept, expected):
@@ -91,3 +96,32 @@ def test_an_unknown_format_is_a_400_naming_it_and_the_formats_there_are(api):
     assert response.json() == {
         "format": ["'xml' is not a format of this endpoint; use 'json', 'api' or 'csv'."]
     }
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/json;q=0, image/png",
+        "image/webp;q=0, image/png",
+        "text/html;q=0, */*",
+        "image/*;q=0, */*",
+    ],
+)
+def test_a_renderer_of_any_type_is_taken_by_the_best_range_it_matches(accept):
+    from algo.api.views import FileRenderer
+
+    request = Request(APIRequestFactory().get("/api/backtests/1/plot.png", HTTP_ACCEPT=accept))
+    renderer, _ = ContentNegotiation().select_renderer(request, [FileRenderer()])
+    assert isinstance(renderer, FileRenderer)
+
+
+def test_a_file_is_not_refused_for_a_type_the_client_excludes(api):
+    response = api.get("/api/backtests/999/plot.png", HTTP_ACCEPT="application/json;q=0, image/png")
+    assert response.status_code == 404  # no such run; not a 406
+
+
+def test_the_formats_named_in_a_refusal_are_each_named_once(api):
+    response = api.get("/api/schema/?format=xml")
+    assert response.status_code == 400
+    # The schema view has two renderers of each format; its answer is YAML, quotes doubled.
+    assert b"use ''yaml'' or ''json''." in response.content

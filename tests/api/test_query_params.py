@@ -116,3 +116,17 @@ def test_apps_mounted_outside_the_api_are_not_checked(api):
     assert response.status_code == 200
     assert api.get("/api/trades/?tickr=AAPL").status_code == 400
     declared.cache_clear()
+
+
+def test_at_most_ten_unknown_parameters_are_named(api):
+    query = "&".join(f"p{n}=1" for n in range(800))
+    response = api.get(f"/api/trades/?{query}")
+    assert response.status_code == 400
+    assert list(response.json()) == [f"p{n}" for n in range(10)]
+
+
+def test_too_many_fields_is_the_apis_own_400(api, settings):
+    query = "&".join("a=1" for _ in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = api.get(f"/api/trades/?{query}")
+    assert response.status_code == 400
+    assert "number of GET/POST parameters" in response.json()["detail"]

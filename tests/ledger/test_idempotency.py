@@ -110,3 +110,27 @@ def test_two_concurrent_requests_with_one_key_create_one_trade(api):
     client.credentials(HTTP_AUTHORIZATION=f"Token {api.token}")
     assert post(client, key="race").status_code == 201
     assert Trade.objects.filter(owner=api.user).count() == 1
+
+
+def test_a_stored_answer_without_a_body_replays_as_none(user):
+    from ledger.idempotency import Replay, reserve
+
+    IdempotencyKey.objects.create(
+        owner=user, key="k", request_hash="h", state=IdempotencyKey.State.DONE, response_status=204
+    )
+    assert reserve(owner=user, key="k", request_hash="h") == Replay(status=204, body=None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_text_body_migration_can_be_undone_while_a_request_runs(api, user):
+    from django.core.management import call_command
+
+    from ledger.idempotency import reserve
+
+    reserve(owner=user, key="running", request_hash="h")  # no answer stored yet
+    first = post(api, key="done")
+    call_command("migrate", "ledger", "0003", verbosity=0)
+    call_command("migrate", "ledger", verbosity=0)
+    again = post(api, key="done")
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()

@@ -227,6 +227,26 @@ def test_a_pipelined_body_is_timed_out_only_after_the_response_before_it(app):
     assert [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", response)] == [200, 408]
 
 
+@pytest.mark.parametrize(
+    ("refused", "status"),
+    [
+        (b"GET /healthz?" + b"x" * MAX_URL_BYTES + b" HTTP/1.1\r\n\r\n", 414),
+        (b"GET /healthz HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+    ],
+)
+def test_a_refused_head_behind_a_slow_request_waits_for_its_answer(app, refused, status):
+    slow = b"GET /test/slow?s=%g HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % (TIMEOUT * 2.5)
+    with socket.create_connection(("127.0.0.1", app.port)) as sock:
+        # The slow request outlives the read timeout: it is answered whole, not taken for a
+        # stalled body, and the refusal follows.
+        sock.sendall(slow + refused)
+        response, _ = read_until_closed(sock)
+    first, _, rest = response.partition(b"HTTP/1.1 %d " % status)
+    assert first.startswith(b"HTTP/1.1 200 ") and first.endswith(b"\r\n\r\nok")
+    assert rest  # the refusal, after the whole answer
+    assert "Traceback" not in app.log()
+
+
 def test_a_quiet_websocket_is_not_timed_out(app):
     from websockets.sync.client import connect
 
