@@ -7,7 +7,8 @@ operation (``?tickr=AAPL``, which would otherwise list every trade), or one give
 (``?ticker=AAPL&ticker=MSFT``, of which only one would count), is a 400 naming it, before
 anything else of the request runs, as a body over the limit is a 413 before it is read.
 DRF's format override (``?format=``) is allowed everywhere: the negotiation answers a format a
-view does not have. Views the document leaves out (the document itself, its viewer) are not
+view does not have. A write also takes what the same path's GET takes (a form posted from a
+list page's URL; ignored). Views the document leaves out (the document itself, its viewer) are not
 checked.
 """
 
@@ -26,29 +27,35 @@ _generating = threading.Lock()
 
 
 @cache
-def declared() -> dict[tuple[type, str], tuple[str, frozenset[str]]]:
-    """``(view class, action or method) -> (operation, query parameter names)`` for every
-    operation of the document; an action is a viewset's (``list``), a method an APIView's
-    (``get``)."""
+def declared() -> dict[tuple[type, str | None, str], tuple[str, frozenset[str]]]:
+    """``(view class, viewset action or None, method) -> (operation, query parameter names)``
+    for every operation of the document.
+
+    A write may also carry the parameters of the same path's GET: DRF's browsable API posts
+    its forms to the page's own URL (``/api/trades/?ticker=AAPL``), and they are ignored.
+    """
     from drf_spectacular.generators import SchemaGenerator
 
     generator = SchemaGenerator()
     with _generating:  # the generator keeps some state in its module: one at a time
         schema = generator.get_schema(request=None, public=True)
-    found = {}
+    operations = []
     for path, _regex, method, callback in generator.endpoints:
         if not path.startswith("/api/"):
             continue  # not TradePulse's API (the benchmarks mount a peer app beside it)
         # The document's path, as the generator writes it ({pk} becomes {id}).
         path = generator.coerce_path(path, method, generator.create_view(callback, method))
         operation = schema["paths"].get(path, {}).get(method.lower())
-        if operation is None:
-            continue
-        names = {p["name"] for p in operation.get("parameters", ()) if p["in"] == "query"}
-        names.add(api_settings.URL_FORMAT_OVERRIDE)
+        if operation is not None:
+            names = {p["name"] for p in operation.get("parameters", ()) if p["in"] == "query"}
+            operations.append((path, method.lower(), callback, names))
+    reads = {path: names for path, method, _, names in operations if method == "get"}
+    found = {}
+    for path, method, callback, names in operations:
+        allowed = names | reads.get(path, set()) | {api_settings.URL_FORMAT_OVERRIDE}
         actions = getattr(callback, "actions", None)
-        key = actions[method.lower()] if actions else method.lower()
-        found[(callback.cls, key)] = (f"{method} {path}", frozenset(names))
+        key = (callback.cls, actions[method] if actions else None, method)
+        found[key] = (f"{method.upper()} {path}", frozenset(allowed))
     return found
 
 
@@ -88,7 +95,7 @@ class DeclaredQueryParamsMiddleware:
             return None
         method = "get" if request.method == "HEAD" else request.method.lower()
         actions = getattr(view_func, "actions", None)
-        entry = declared().get((view_class, actions.get(method) if actions else method))
+        entry = declared().get((view_class, actions.get(method) if actions else None, method))
         if entry is None:
             return None
         try:

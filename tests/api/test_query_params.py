@@ -83,6 +83,13 @@ def test_operations_without_the_parameter_refuse_it(api, method, path):
     assert Trade.objects.filter(pk=trade_id).exists()
 
 
+def test_a_write_may_carry_the_query_of_the_page_it_was_sent_from(api):
+    # DRF's browsable API posts its form to the list page's own URL.
+    response = api.post("/api/trades/?ticker=AAPL&page_size=5&format=json", TRADE, format="json")
+    assert response.status_code == 201, response.json()
+    assert Trade.objects.count() == 1
+
+
 def test_a_refused_write_stores_nothing(api):
     response = api.post("/api/trades/?dry_run=1", TRADE, format="json")
     assert response.status_code == 400
