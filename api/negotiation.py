@@ -53,26 +53,25 @@ class ContentNegotiation(DefaultContentNegotiation):
         if format:
             renderers = self.filter_renderers(renderers, format)
         accepts = self._get_parsed_accept_list(request)
+        qualities = [quality(wanted) for wanted in accepts]
         best = None
         for r_index, renderer in enumerate(renderers):
             offered = _MediaType(renderer.media_type)
-            matching = [(c, wanted) for c, wanted in enumerate(accepts) if offered.match(wanted)]
-            if offered.precedence == 0 or offered.sub_type == "*":
+            matching = [c for c, wanted in enumerate(accepts) if offered.match(wanted)]
+            if offered.sub_type == "*":
                 # A renderer of any type (a file's): the best acceptable range it matches.
-                matching = [(c, w) for c, w in matching if quality(w) > 0]
-                governing = min(
-                    matching, key=lambda m: (-quality(m[1]), -m[1].precedence, m[0]), default=None
-                )
+                ranked = [
+                    (-qualities[c], -accepts[c].precedence, c) for c in matching if qualities[c]
+                ]
             else:
                 # A renderer's quality is that of its most specific matching range (RFC 9110
                 # 12.5.1), the first such range on a tie.
-                governing = min(matching, key=lambda m: (-m[1].precedence, m[0]), default=None)
-            if governing is None or quality(governing[1]) == 0:
+                ranked = [(-accepts[c].precedence, c) for c in matching]
+            if not ranked or qualities[governing := min(ranked)[-1]] == 0:
                 continue
-            c_index, wanted = governing
-            rank = (-quality(wanted), -wanted.precedence, r_index, c_index)
+            rank = (-qualities[governing], -accepts[governing].precedence, r_index, governing)
             if best is None or rank < best[0]:
-                best = (rank, renderer, offered, wanted)
+                best = (rank, renderer, offered, accepts[governing])
         if best is None:
             raise exceptions.NotAcceptable(available_renderers=renderers)
         _, renderer, offered, wanted = best

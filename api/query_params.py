@@ -8,14 +8,15 @@ operation (``?tickr=AAPL``, which would otherwise list every trade), or one give
 anything else of the request runs, as a body over the limit is a 413 before it is read.
 DRF's format override (``?format=``) is allowed everywhere: the negotiation answers a format a
 view does not have. A write also takes what the same path's GET takes (a form posted from a
-list page's URL; ignored). Views the document leaves out (the document itself, its viewer) are not
-checked.
+list page's URL; ignored). Views the document leaves out (the document itself, its viewer) are
+not checked.
 """
 
 from __future__ import annotations
 
 import threading
 from functools import cache
+from typing import Any
 
 from django.core.exceptions import TooManyFieldsSent
 from django.http import JsonResponse
@@ -27,6 +28,18 @@ _generating = threading.Lock()
 
 
 @cache
+def generated() -> tuple[Any, dict[str, Any]]:
+    """drf-spectacular's generator, after it generated the document, and the document (the
+    one ``/api/schema/`` serves; the tests check every response against it too)."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    generator = SchemaGenerator()
+    with _generating:  # the generator keeps some state in its module: one at a time
+        schema = generator.get_schema(request=None, public=True)
+    return generator, schema
+
+
+@cache
 def declared() -> dict[tuple[type, str | None, str], tuple[str, frozenset[str]]]:
     """``(view class, viewset action or None, method) -> (operation, query parameter names)``
     for every operation of the document.
@@ -34,11 +47,7 @@ def declared() -> dict[tuple[type, str | None, str], tuple[str, frozenset[str]]]
     A write may also carry the parameters of the same path's GET: DRF's browsable API posts
     its forms to the page's own URL (``/api/trades/?ticker=AAPL``), and they are ignored.
     """
-    from drf_spectacular.generators import SchemaGenerator
-
-    generator = SchemaGenerator()
-    with _generating:  # the generator keeps some state in its module: one at a time
-        schema = generator.get_schema(request=None, public=True)
+    generator, schema = generated()
     operations = []
     for path, _regex, method, callback in generator.endpoints:
         if not path.startswith("/api/"):
@@ -67,12 +76,12 @@ def refusals(query, operation: str, allowed: frozenset[str]) -> dict[str, list[s
     """What is wrong with ``query`` (a ``QueryDict``) for ``operation``, by parameter (the
     first ``MAX_REPORTED``)."""
     errors: dict[str, list[str]] = {}
+    unknown = f"Unknown parameter: {operation} takes {', '.join(sorted(allowed))}."
     for name, values in query.lists():
         if len(errors) == MAX_REPORTED:
             break
         if name not in allowed:
-            takes = ", ".join(sorted(allowed))
-            errors[shorten(name)] = [f"Unknown parameter: {operation} takes {takes}."]
+            errors[shorten(name)] = [unknown]
         elif len(values) > 1:
             errors[name] = [f"Given {len(values)} times; give it once."]
     return errors

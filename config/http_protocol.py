@@ -10,11 +10,10 @@ at the end of the turn that produced it. WebSocket connections get the socket it
 
 Reading a request is bounded, as a proxy in front would bound it: its URL must take at most
 ``MAX_URL_BYTES`` (past them: 414), its line and headers ``MAX_HEAD_BYTES`` (past them: 431),
-and they must come within ``settings.HTTP_READ_TIMEOUT``
-seconds of the connection opening, or of the request's first byte on a kept-alive connection,
-and its body may not pause for longer than that (past them: 408). Either way the connection
-is closed: a client cannot hold one open by never finishing its request, nor make the parser
-keep megabytes of headers.
+and they must come within ``settings.HTTP_READ_TIMEOUT`` seconds of the connection opening, or
+of the request's first byte on a kept-alive connection, and its body may not pause for longer
+than that (past them: 408). Either way the connection is closed: a client cannot hold one open
+by never finishing its request, nor make the parser keep megabytes of headers.
 
 ``make run`` and ``make run-scaled`` pass ``--http config.http_protocol:HttpToolsProtocol``.
 """
@@ -37,9 +36,22 @@ MAX_URL_BYTES = 8192
 LINGER_SECONDS = 5.0
 
 
+# (status, reason, detail) of the refusals for size.
+HEAD_TOO_LARGE = (
+    431,
+    "Request Header Fields Too Large",
+    f"The request line and headers must arrive within {MAX_HEAD_BYTES} bytes.",
+)
+URL_TOO_LONG = (
+    414,
+    "URI Too Long",
+    f"The URL (path and query) must be at most {MAX_URL_BYTES} bytes.",
+)
+
+
 class _Refused(Exception):
-    """Raised in a parser callback to stop the parser: ``send_400_response``, which uvicorn
-    calls on any parser error, answers the refusal recorded before it instead."""
+    """Raised in a parser callback, after the refusal, to stop the parser; uvicorn then calls
+    ``send_400_response``, which has nothing left to answer."""
 
 
 class JoinedWrites:
@@ -92,7 +104,6 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         self._begun = 0
         self._in_message = False
         self._refusal: tuple[int, str, str] | None = None
-        self._parse_refusal: tuple[int, str, str] | None = None
         self._refused = False
         self._linger: asyncio.TimerHandle | None = None
         self._head_timer: asyncio.TimerHandle | None = None
@@ -134,32 +145,17 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         # Otherwise it began after another request's end in this read: where is not known, so
         # it is counted from the next read (at most one read more than the limit).
         if self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
-            self._refuse(*self._head_too_large())
-
-    @staticmethod
-    def _head_too_large() -> tuple[int, str, str]:
-        return (
-            431,
-            "Request Header Fields Too Large",
-            f"The request line and headers must arrive within {MAX_HEAD_BYTES} bytes.",
-        )
+            self._refuse(*HEAD_TOO_LARGE)
 
     def on_url(self, url: bytes) -> None:
         if len(self.url) + len(url) > MAX_URL_BYTES:
-            self._parse_refusal = (
-                414,
-                "URI Too Long",
-                f"The URL (path and query) must be at most {MAX_URL_BYTES} bytes.",
-            )
+            self._refuse(*URL_TOO_LONG)
             raise _Refused
         super().on_url(url)
 
     def send_400_response(self, msg: str) -> None:
-        refusal, self._parse_refusal = self._parse_refusal, None
-        if refusal is None:
+        if self._refusal is None and not self._refused:  # not refused by a callback already
             super().send_400_response(msg)
-        else:
-            self._refuse(*refusal)
 
     def _idle_without_timer(self) -> bool:
         return (
@@ -183,7 +179,7 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         # A head may end in the read that took it past the limit: measured whole here.
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size > MAX_HEAD_BYTES:
-            self._parse_refusal = self._head_too_large()
+            self._refuse(*HEAD_TOO_LARGE)
             raise _Refused
         super().on_headers_complete()
 
@@ -250,9 +246,9 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
         return self.cycle is not None and not self.cycle.response_complete
 
     def _refuse(self, status: int, reason: str, detail: str) -> None:
-        """Answer ``status`` with ``detail`` (naming the limit) and close the connection; while another response
-        is being sent (pipelining), drop what comes and answer once it and those queued before
-        this head are sent."""
+        """Answer ``status`` with ``detail`` (naming the limit) and close the connection; while
+        another response is being sent (pipelining), drop what comes and answer once it and
+        those queued before this head are sent."""
         self._head_bytes = None
         self._stop_head_timer()
         # Nothing more of this connection is read: no body of the refused request is awaited

@@ -2,9 +2,9 @@
 
 Contract: the first request with a key reserves it (committed at once, so a concurrent retry
 sees it), runs, and stores its response in the same transaction as its writes. A retry with the
-same key and body replays the stored response (its JSON kept as text: the same keys in the
-same order); with another body it is refused (422); while the
-first is still running it is refused (409). Keys are per user and expire after the TTL.
+same key and body replays the stored response (its JSON kept as text: the same keys in the same
+order); with another body it is refused (422); while the first is still running it is refused
+(409). Keys are per user and expire after the TTL.
 """
 
 from __future__ import annotations

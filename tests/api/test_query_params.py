@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.pagination import KeysetPagination
-from api.query_params import declared
+from api.query_params import declared, generated
 from ledger.api.filters import TradeFilter
 from ledger.models import Trade
 from live.api.filters import AlertFilter
@@ -118,10 +118,12 @@ def test_views_outside_the_document_are_not_checked(api):
 @pytest.mark.urls("bench.ledger_peer")
 def test_apps_mounted_outside_the_api_are_not_checked(api):
     # The benchmarks' plain DRF peer, whose filters its document cannot see.
-    declared.cache_clear()  # read from this URLconf
+    generated.cache_clear()  # read from this URLconf
+    declared.cache_clear()
     response = api.get("/peer/trades/?ticker=aapl&page=1")
     assert response.status_code == 200
     assert api.get("/api/trades/?tickr=AAPL").status_code == 400
+    generated.cache_clear()
     declared.cache_clear()
 
 

@@ -21,10 +21,9 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 
 @cache
 def document() -> dict[str, Any]:
-    from drf_spectacular.generators import SchemaGenerator
+    from api.query_params import generated
 
-    schema = SchemaGenerator().get_schema(request=None, public=True)
-    return json.loads(json.dumps(schema, default=str))
+    return json.loads(json.dumps(generated()[1], default=str))
 
 
 @cache
